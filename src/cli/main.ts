@@ -1,0 +1,51 @@
+import { ExitCode } from '../errors.js';
+import { processIO, type CliIO, type CommandModule } from './io.js';
+import { reportError } from './report-error.js';
+
+/**
+ * Verb table. Each verb lives in its own module and is imported only when used, so a
+ * `tarpush tags …` in a loop does not pay for the push pipeline.
+ */
+const verbs: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  push: { summary: 'publish an archive (or OCI layout) to a registry or an OCI layout directory', load: () => import('./push.js') },
+  inspect: { summary: 'describe the images in an archive or a registry reference', load: () => import('./inspect.js') },
+  digest: { summary: 'print the manifest digest of a registry reference', load: () => import('./digest.js') },
+  tags: { summary: 'list the tags of a repository', load: () => import('./tags.js') },
+  catalog: { summary: 'list the repositories of a registry', load: () => import('./catalog.js') },
+  tag: { summary: 'add tags to an existing manifest without moving blobs', load: () => import('./tag.js') },
+  delete: { summary: 'delete a manifest (by tag or digest)', load: () => import('./delete.js') },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(verbs).map((v) => v.length));
+  const lines = Object.entries(verbs).map(([v, { summary }]) => `  ${v.padEnd(width)}  ${summary}`);
+  return [
+    'Usage: tarpush <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `tarpush <command> --help` for the options of a command.',
+    'Exit status: 0 ok, 1 registry/network failure, 2 bad input or usage, 3 authentication/authorisation.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    (verb === undefined ? io.stderr : io.stdout).write(usage());
+    return verb === undefined ? ExitCode.input : ExitCode.ok;
+  }
+  const entry = verbs[verb];
+  if (!entry) {
+    io.stderr.write(`tarpush: USAGE: unknown command ${JSON.stringify(verb)}\n\n${usage()}`);
+    return ExitCode.input;
+  }
+  try {
+    const mod = await entry.load();
+    return await mod.run(rest, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}

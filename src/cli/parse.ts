@@ -1,0 +1,36 @@
+import yargs, { type Argv } from 'yargs';
+import { TarpushError } from '../errors.js';
+import type { CliIO } from './io.js';
+
+/**
+ * A yargs parser for one verb that never exits the process and turns usage mistakes into
+ * TarpushError('USAGE') (exit 2). `--help` prints to stdout and yields `undefined`.
+ */
+export async function parseVerb<T>(
+  verb: string,
+  argv: string[],
+  io: CliIO,
+  define: (y: Argv) => Argv<T>,
+): Promise<(T & { _: (string | number)[] }) | undefined> {
+  let helped = false;
+  const y = define(
+    yargs(argv)
+      .scriptName('tarpush')
+      .usage(`Usage: tarpush ${verb}`)
+      .help('help')
+      .alias('help', 'h')
+      .version(false)
+      .strict()
+      .exitProcess(false)
+      .wrap(Math.min(100, io.stdout.columns ?? 100)),
+  ).fail((msg, err) => {
+    throw err instanceof TarpushError ? err : new TarpushError('USAGE', msg || (err?.message ?? 'invalid arguments'));
+  });
+  const parsed = await y.parseAsync(argv, {}, (_err, _a, output) => {
+    if (output) {
+      helped = true;
+      io.stdout.write(`${output}\n`);
+    }
+  });
+  return helped ? undefined : (parsed as T & { _: (string | number)[] });
+}

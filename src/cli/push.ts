@@ -1,0 +1,92 @@
+import { publishDefaults, type CompressionOption, type FormatOption } from '../publish/options.js';
+import type { PublishResult } from '../publish/publish.js';
+import type { CliIO } from './io.js';
+import { parseVerb } from './parse.js';
+import { progressRenderer, type ProgressMode } from './progress.js';
+import { clientOptions, withRegistryFlags } from './registry-options.js';
+import { writeOutputs } from './write-outputs.js';
+
+const description = `Publish an image archive to a registry or an OCI layout directory.
+
+<source> is a kaniko --tar-path tarball, a docker save archive (any Docker version), an OCI
+image layout (archive or directory), any of them gzipped, or - for standard input.
+<destination> is a registry reference (registry/repo[:tag]) or oci:DIR[:tag]. Without a
+destination the image goes to its own RepoTags.`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = await parseVerb('push <source> [destination]', argv, io, (y) =>
+    withRegistryFlags(
+      y
+        .usage(`Usage: tarpush push <source> [destination] [options]\n\n${description}`)
+        .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'add a tag in every destination repository (repeatable)' })
+        .option('destination', { alias: 'd', type: 'string', array: true, default: [] as string[], describe: 'publish to this reference too (repeatable, any registry)' })
+        .option('image', { type: 'string', describe: 'pick one image of a multi-image archive: RepoTag, ref name or index' })
+        .option('all', { type: 'boolean', describe: 'push every image of the archive under its own tag' })
+        .option('platform', { type: 'string', array: true, describe: 'limit a multi-platform index to os/arch[/variant] (repeatable)' })
+        .option('format', { choices: ['keep', 'docker', 'oci'] as const, default: publishDefaults.format, describe: 'manifest format' })
+        .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: gzipped layers as they are, plain layers gzipped)' })
+        .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
+        .option('jobs', { alias: 'j', type: 'number', default: publishDefaults.jobs, describe: 'blobs transferred at once' })
+        .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
+        .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress output' })
+        .option('progress', { choices: ['auto', 'tty', 'plain', 'none'] as const, default: 'auto' as const, describe: 'progress style on stderr' })
+        .option('digest-file', { type: 'string', describe: 'write the manifest digest to this file' })
+        .option('image-name-with-digest-file', { type: 'string', describe: 'write repo@digest (one per destination) to this file' })
+        .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write repo:tag@digest (one per tag) to this file' })
+        .option('no-cache', { type: 'boolean', describe: 'do not read or write the digest cache' })
+        .check((a) => {
+          const level = a['compression-level'];
+          if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error('--compression-level must be 1..9');
+          if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a positive integer');
+          if (a.all && a.image) throw new Error('--all and --image cannot be combined');
+          if (a._.length < 1) throw new Error('missing <source> (an archive path, an OCI layout directory, or -)');
+          if (a._.length > 2) throw new Error(`too many arguments: ${a._.slice(2).join(' ')}`);
+          return true;
+        }),
+    ),
+  );
+  if (!args) return 0;
+  const [source, positional] = args._.map(String) as [string, string | undefined];
+  const client = await clientOptions(args, io, { stdinTaken: source === '-' });
+  const destinations = [...(positional ? [positional] : []), ...args.destination];
+  const mode: ProgressMode = args.quiet || args.json || args.progress === 'none'
+    ? 'quiet'
+    : args.progress === 'auto' ? (io.stderr.isTTY ? 'tty' : 'plain') : args.progress;
+  const progress = progressRenderer(mode, io);
+  const { publish } = await import('../publish/publish.js');
+  let results: PublishResult[];
+  try {
+    results = await publish({
+      source,
+      destinations,
+      tags: args.tag,
+      image: args.image,
+      all: args.all,
+      platforms: args.platform,
+      format: args.format as FormatOption,
+      compression: args.compression as CompressionOption,
+      compressionLevel: args['compression-level'],
+      jobs: args.jobs,
+      client,
+      cache: args['no-cache'] ? false : undefined,
+      stdin: io.stdin,
+      onEvent: progress.listener,
+    });
+  } finally {
+    progress.end();
+  }
+  await writeOutputs(results, {
+    digestFile: args['digest-file'],
+    imageNameWithDigestFile: args['image-name-with-digest-file'],
+    imageNameTagWithDigestFile: args['image-name-tag-with-digest-file'],
+    githubOutput: io.env.GITHUB_OUTPUT,
+  });
+  if (args.json) {
+    const json = results.map(({ digest, mediaType, references, blobs }) => ({ digest, mediaType, references, blobs }));
+    io.stdout.write(`${JSON.stringify(args.all ? { images: json } : json[0])}\n`);
+  } else {
+    for (const r of results) for (const ref of r.references.filter((x) => x.includes('@'))) io.stdout.write(`${ref}\n`);
+  }
+  return 0;
+}
+

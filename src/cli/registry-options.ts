@@ -1,0 +1,54 @@
+import type { Argv } from 'yargs';
+import { TarpushError } from '../errors.js';
+import type { ClientOptions } from '../registry/index.js';
+import type { CliIO } from './io.js';
+
+/** Auth and TLS flags shared by every verb that talks to a registry. */
+export interface RegistryFlags {
+  username?: string;
+  'password-stdin'?: boolean;
+  authfile?: string;
+  insecure?: boolean;
+  'plain-http'?: boolean;
+  'ca-file'?: string;
+  verbose?: boolean;
+}
+
+export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
+  return y
+    .option('username', { alias: 'u', type: 'string', describe: 'registry user name (password from --password-stdin or TARPUSH_PASSWORD)' })
+    .option('password-stdin', { type: 'boolean', describe: 'read the password (or token) from standard input' })
+    .option('authfile', { type: 'string', describe: 'credentials file (docker config.json or containers auth.json)' })
+    .option('insecure', { type: 'boolean', describe: 'do not verify the registry TLS certificate' })
+    .option('plain-http', { type: 'boolean', describe: 'use http:// (loopback registries fall back to it on their own)' })
+    .option('ca-file', { type: 'string', describe: 'extra CA certificate (PEM) to trust' })
+    .group(['username', 'password-stdin', 'authfile', 'insecure', 'plain-http', 'ca-file'], 'Registry:') as Argv<T & RegistryFlags>;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { stdinTaken?: boolean } = {}): Promise<ClientOptions> {
+  let password: string | undefined;
+  if (flags['password-stdin']) {
+    if (opts.stdinTaken) throw new TarpushError('USAGE', '--password-stdin cannot be used when the archive is read from stdin (-)');
+    password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+    if (!password) throw new TarpushError('USAGE', '--password-stdin: standard input was empty');
+  }
+  if (flags.username && password === undefined) password = io.env.TARPUSH_PASSWORD;
+  if (flags.username && password === undefined) {
+    throw new TarpushError('USAGE', '--username needs a password: use --password-stdin or set TARPUSH_PASSWORD');
+  }
+  return {
+    username: flags.username,
+    password,
+    authfile: flags.authfile,
+    insecure: flags.insecure,
+    plainHttp: flags['plain-http'],
+    caFile: flags['ca-file'],
+    env: io.env,
+  };
+}

@@ -1,0 +1,107 @@
+import type { Readable } from 'node:stream';
+import type { DigestCache } from '../cache/digest-cache.js';
+import type { Digest } from '../image/digest.js';
+import type { Compression } from '../image/media-types.js';
+import type { BlobAction } from '../image/sink.js';
+import type { ByteSource, Layer } from '../image/types.js';
+import type { PublishListener } from './events.js';
+import type { Place } from './place.js';
+import { transcode } from './transcode.js';
+
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+  action: BlobAction;
+}
+
+type Run = <T>(task: () => Promise<T>) => Promise<T>;
+
+/**
+ * Makes blobs present in one place, each at most once (images of an index share layers),
+ * walking the ladder: present already → mount from a repository the cache knows → upload.
+ * The registry client owns the HTTP side of the ladder (single POST, PUT, PATCH, chunks).
+ */
+export class BlobTransfers {
+  private readonly inFlight = new Map<string, Promise<StoredBlob>>();
+  readonly results: StoredBlob[] = [];
+
+  constructor(
+    private readonly place: Place,
+    private readonly run: Run,
+    private readonly cache: DigestCache | undefined,
+    private readonly emit: PublishListener,
+  ) {}
+
+  /** A blob whose digest is known, uploaded from `source` unless present. */
+  ensure(kind: 'config' | 'layer', digest: Digest, source: ByteSource): Promise<StoredBlob> {
+    return this.once(digest, () =>
+      this.run(async () => {
+        this.emit({ type: 'blob-start', place: this.place.name, id: digest, kind, size: source.size, compressing: false });
+        const action = await this.presentOrMounted(digest);
+        if (!action) {
+          await this.place.sink.putBlob(digest, source, (sent) => this.progress(digest, sent, source.size));
+        }
+        return this.finish(digest, { digest, size: source.size, action: action ?? 'uploaded' });
+      }),
+    );
+  }
+
+  /**
+   * A layer stored in one compression and published in another (docker save's plain tars
+   * are gzipped). The digest cache remembers what an earlier push produced, so a re-push
+   * is a HEAD and no compression at all.
+   */
+  ensureTranscoded(layer: Layer, open: () => Readable, target: Compression, level: number): Promise<StoredBlob> {
+    const id = `${layer.diffId}>${target}:${level}`;
+    return this.once(id, () =>
+      this.run(async () => {
+        this.emit({ type: 'blob-start', place: this.place.name, id, kind: 'layer', compressing: true });
+        const known = target === 'none' ? undefined : this.cache?.compressed(layer.diffId, target, level);
+        if (known) {
+          const action = await this.presentOrMounted(known.digest);
+          if (action) return this.finish(id, { digest: known.digest, size: known.size, action });
+        }
+        const stored = await this.place.sink.putStream(
+          () => transcode(open(), layer.compression, target, level),
+          (sent) => this.progress(id, sent, undefined),
+        );
+        if (target !== 'none') {
+          this.cache?.recordCompressed({ diffId: layer.diffId, compression: target, level, digest: stored.digest, size: stored.size });
+        }
+        return this.finish(id, { ...stored, action: 'uploaded' });
+      }),
+    );
+  }
+
+  private once(key: string, start: () => Promise<StoredBlob>): Promise<StoredBlob> {
+    let p = this.inFlight.get(key);
+    if (!p) {
+      p = start();
+      this.inFlight.set(key, p);
+    }
+    return p;
+  }
+
+  private async presentOrMounted(digest: Digest): Promise<BlobAction | undefined> {
+    const { sink, registry, repository } = this.place;
+    if (await sink.hasBlob(digest)) return 'exists';
+    if (sink.mountBlob && this.cache && registry && repository) {
+      for (const from of this.cache.repositoriesHolding(digest, registry)) {
+        if (from !== repository && (await sink.mountBlob(digest, from))) return 'mounted';
+      }
+    }
+    return undefined;
+  }
+
+  private progress(id: string, sent: number, size: number | undefined): void {
+    this.emit({ type: 'blob-progress', place: this.place.name, id, sent, size });
+  }
+
+  private finish(id: string, blob: StoredBlob): StoredBlob {
+    const { registry, repository } = this.place;
+    if (registry && repository) this.cache?.recordLocation(blob.digest, registry, repository);
+    this.results.push(blob);
+    this.emit({ type: 'blob-done', place: this.place.name, id, ...blob });
+    return blob;
+  }
+}

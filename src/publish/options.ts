@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import type { ManifestFormat } from '../image/media-types.js';
+import type { ClientOptions } from '../registry/index.js';
+import type { DigestCache } from '../cache/digest-cache.js';
+import type { PublishListener } from './events.js';
+
+export type FormatOption = 'keep' | ManifestFormat;
+export type CompressionOption = 'keep' | 'gzip' | 'zstd' | 'none';
+
+export interface PublishOptions {
+  /** Archive path, OCI layout directory, or `-` for stdin. */
+  source: string;
+  /** Registry references or `oci:DIR[:tag]`; the first is the main destination. */
+  destinations: string[];
+  /** Extra tags, applied in every destination repository. */
+  tags?: string[];
+  /** Pick one image of a multi-image archive (RepoTag, ref name or index). */
+  image?: string;
+  /** Push every image of the archive, each under its own tag(s). */
+  all?: boolean;
+  /** Limit a multi-platform index to these platforms (`os/arch[/variant]`). */
+  platforms?: string[];
+  format?: FormatOption;
+  compression?: CompressionOption;
+  compressionLevel?: number;
+  /** Concurrent blob transfers (default 4). */
+  jobs?: number;
+  /** Registry client options (auth, TLS, retries). */
+  client?: ClientOptions;
+  /** Digest cache; `false` disables it. Default: the on-disk cache. */
+  cache?: DigestCache | false;
+  stdin?: Readable;
+  onEvent?: PublishListener;
+}
+
+/** Defaults, in one place. */
+export const publishDefaults = {
+  format: 'keep' as FormatOption,
+  compression: 'keep' as CompressionOption,
+  compressionLevel: 6,
+  jobs: 4,
+};

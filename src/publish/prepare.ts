@@ -1,0 +1,104 @@
+import { TarpushError } from '../errors.js';
+import { sha256, type Digest } from '../image/digest.js';
+import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
+import { bufferSource } from '../image/sources.js';
+import type { Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
+import { verifyingSource } from '../image/verify.js';
+import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
+import type { CompressionOption, FormatOption } from './options.js';
+import { convertMediaType, rewriteIndex, rewriteManifest } from './rewrite-manifest.js';
+
+/** A manifest ready to be written: every blob it names is confirmed present in the place. */
+export interface PreparedManifest {
+  raw: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+export interface PrepareSettings {
+  format: FormatOption;
+  compression: CompressionOption;
+  level: number;
+  platforms: readonly string[];
+}
+
+/** `os/arch[/variant]` of a platform, for matching --platform and for messages. */
+export const platformText = (p: Platform | undefined): string =>
+  p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : 'unknown';
+
+const platformMatches = (p: Platform | undefined, wanted: readonly string[]): boolean =>
+  wanted.length === 0 || wanted.some((w) => w === platformText(p) || (p && !w.split('/')[2] && w === `${p.os}/${p.architecture}`));
+
+/** What compression a layer is published in. `keep` leaves compressed layers alone and gzips plain ones. */
+function targetCompression(layer: Layer, option: CompressionOption): Compression {
+  if (option === 'keep') return layer.compression === 'none' ? 'gzip' : layer.compression;
+  return option;
+}
+
+/**
+ * Uploads everything a manifest (or index, recursively) needs into one place and returns
+ * the manifest bytes to write. Children of an index are written by digest here; tags are
+ * written later, by the caller, once every place has every blob.
+ */
+export async function prepare(item: Manifestable, transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, s: PrepareSettings): Promise<PreparedManifest> {
+  return item.kind === 'image' ? prepareImage(item, transfers, s) : prepareIndex(item, transfers, putChild, s);
+}
+
+async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSettings): Promise<PreparedManifest> {
+  const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
+  const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
+  const layers = image.layers.map((layer) => publishLayer(layer, format, transfers, s));
+  const [, ...descriptors] = await Promise.all([config, ...layers]);
+  const raw = rewriteManifest(image.rawManifest, { format: s.format === 'keep' ? undefined : format, config: image.config, layers: descriptors });
+  const mediaType = convertMediaType(image.mediaType, s.format === 'keep' ? undefined : format);
+  return { raw, mediaType, digest: raw === image.rawManifest ? image.digest : sha256(raw) };
+}
+
+async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: PrepareSettings): Promise<Descriptor> {
+  const target = targetCompression(layer, s.compression);
+  const check = verifyingSource(layer);
+  // A rejection is awaited below only when the bytes were read; never leave it unhandled.
+  check.verified.catch(() => {});
+  let stored: StoredBlob;
+  let mediaType = layer.mediaType;
+  if (target === layer.compression) {
+    stored = await transfers.ensure('layer', layer.digest, check.source);
+  } else {
+    stored = await transfers.ensureTranscoded(layer, () => check.source.open(), target, s.level);
+    mediaType = layerMediaType(format, target);
+  }
+  // Bytes that went out must have matched the archive's digests before any manifest names them.
+  if (stored.action === 'uploaded') await check.settle();
+  const d: Descriptor = { mediaType, digest: stored.digest, size: stored.size };
+  if (layer.urls) d.urls = layer.urls;
+  if (layer.annotations) d.annotations = layer.annotations;
+  return d;
+}
+
+async function prepareIndex(index: ImageIndex, transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, s: PrepareSettings): Promise<PreparedManifest> {
+  const kept = index.manifests.map((c) =>
+    platformMatches(c.descriptor.platform ?? (c.item.kind === 'image' ? c.item.platform : undefined), s.platforms) ? c : undefined,
+  );
+  if (!kept.some(Boolean)) {
+    const have = index.manifests.map((c) => platformText(c.descriptor.platform)).join(', ');
+    throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${s.platforms.join(',')} (it has ${have})`);
+  }
+  const children = await Promise.all(
+    kept.map(async (c) => {
+      if (!c) return undefined;
+      const child = await prepare(c.item, transfers, putChild, { ...s, platforms: [] });
+      await putChild(child);
+      return { ...c.descriptor, mediaType: child.mediaType, digest: child.digest, size: child.raw.length };
+    }),
+  );
+  const raw = rewriteIndex(index.rawManifest, { format: s.format === 'keep' ? undefined : s.format, children });
+  const mediaType = convertMediaType(index.mediaType, s.format === 'keep' ? undefined : s.format);
+  return { raw, mediaType, digest: raw === index.rawManifest ? index.digest : sha256(raw) };
+}
+
+/** A single image given --platform must match it too. */
+export function checkPlatform(item: Manifestable, platforms: readonly string[]): void {
+  if (item.kind === 'image' && !platformMatches(item.platform, platforms)) {
+    throw new TarpushError('IMAGE_NOT_FOUND', `image ${item.digest} is ${platformText(item.platform)}, not ${platforms.join(',')}`);
+  }
+}

@@ -1,0 +1,34 @@
+/** What a registry login resolves to, and where to look for it. */
+
+/**
+ * A credential for one registry. `source` says where it was found (a file path, `flag`,
+ * `env`, or `credential helper docker-credential-<name>`) and never holds the secret.
+ */
+export type Credential =
+  | { kind: 'basic'; username: string; password: string; source: string }
+  /** docker config `identitytoken` (or a helper's `<token>` answer): an OAuth2 refresh token. */
+  | { kind: 'refresh-token'; username?: string; token: string; source: string }
+  /** docker config `registrytoken`: sent as a bearer token as is. */
+  | { kind: 'bearer'; token: string; source: string };
+
+export interface CredentialOptions {
+  /** From `--username`; needs `password` too. */
+  username?: string;
+  /** From `--password-stdin`. */
+  password?: string;
+  /** `--authfile`: a docker config.json or a containers auth.json; must exist when given. */
+  authfile?: string;
+  /**
+   * Repository path (`org/app`) the credential is for. Only used to prefer the most specific
+   * per-repository entry of a containers auth.json (`quay.io/org/app` over `quay.io/org`).
+   */
+  repository?: string;
+  /** Environment to read (and to run credential helpers with); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Home directory; defaults to os.homedir(). */
+  homeDir?: string;
+  /** How long a credential helper may run; default 30 000 ms. */
+  helperTimeoutMs?: number;
+  /** Notes on skipped places (missing helper, unreadable optional file); never secrets. */
+  debug?: (message: string) => void;
+}
