@@ -134,7 +134,7 @@ export function parseHeader(block: Uint8Array): HeaderResult {
   let name = cString(block, 0, 100);
   const linkname = cString(block, 157, 100);
   const magic = cString(block, 257, 6);
-  const isGnu = block[257] === 0x75 && magic === 'ustar ' && block[263] === 0x20;
+  const isGnu = magic === 'ustar ' && block[263] === 0x20;
   if (!isGnu && magic === 'ustar') {
     const prefix = cString(block, 345, 155);
     if (prefix) name = `${prefix}/${name}`;

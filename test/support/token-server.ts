@@ -58,7 +58,7 @@ export interface TokenServerHandle {
   /** Access tokens issued so far. */
   readonly issued: number;
   requests: TokenRequestRecord[];
-  /** Lifetime (expires_in / exp) of tokens issued from now on. */
+  /** Lifetime of tokens issued from now on: their expires_in, and when the registry starts refusing them. */
   setTokenLifetime(seconds: number): void;
   /** false → POST /token answers 404, so clients must fall back to GET. */
   setOAuthPostEnabled(enabled: boolean): void;
@@ -66,6 +66,13 @@ export interface TokenServerHandle {
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * distribution 2.8.2 keeps accepting a token for 60 s after its `exp` (measured here). The
+ * server writes `exp` that much earlier, so a token with lifetime N is refused N seconds after
+ * it was issued, which is what `expires_in: N` tells the client and what expiry tests need.
+ */
+export const REGISTRY_EXP_LEEWAY_SECONDS = 60;
 
 /** libtrust's key id: base32 of the first 240 bits of SHA-256(SPKI DER), in 4-char groups. */
 export function libtrustKeyId(publicKey: KeyObject): string {
@@ -156,7 +163,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       iss: opts.issuer,
       sub: account ?? '',
       aud: opts.service,
-      exp: now + lifetime,
+      exp: now + lifetime - REGISTRY_EXP_LEEWAY_SECONDS,
       nbf: now,
       iat: now,
       jti: randomBytes(12).toString('hex'),

@@ -1,0 +1,145 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TarpushError } from '../errors.js';
+import { fileRangeSource } from '../image/sources.js';
+import type { ByteSource } from '../image/types.js';
+import { normaliseEntryName } from './entry-name.js';
+import type { TarIndex } from './tar-index.js';
+
+/**
+ * The files of an archive, whether they sit in a tar (a byte range of the tar file) or in
+ * an OCI layout directory (a whole file). Format readers only see this, so one OCI reader
+ * serves tars and directories alike.
+ */
+
+/** A regular file of the archive: `size` bytes at `offset` of `file` on disk. */
+export interface FileRegion {
+  /** Entry name inside the archive. */
+  readonly name: string;
+  readonly file: string;
+  readonly offset: number;
+  readonly size: number;
+  /** For messages and ByteSource.location: `image.tar!blobs/sha256/ab…` or a directory path. */
+  readonly location: string;
+}
+
+export interface ArchiveFiles {
+  /** How the archive is named in messages. */
+  readonly label: string;
+  /** The regular file at `name` (links followed), or undefined when absent or not a file. */
+  find(name: string): Promise<FileRegion | undefined>;
+  /** Like find, but an absent entry is ARCHIVE_ENTRY_MISSING saying what it was wanted for. */
+  require(name: string, what: string): Promise<FileRegion>;
+  /** Whether anything (file, directory, link) exists at `name`. */
+  exists(name: string): Promise<boolean>;
+  /** Some entry names, for messages about archives we do not recognise. */
+  sampleNames(max: number): Promise<string[]>;
+}
+
+function missing(label: string, name: string, what: string, detail = 'is missing'): TarpushError {
+  return new TarpushError('ARCHIVE_ENTRY_MISSING', `${label}: ${what} "${name}" ${detail}`, { file: label, entry: name });
+}
+
+export function tarFiles(index: TarIndex): ArchiveFiles {
+  const label = index.label;
+  const find = async (name: string): Promise<FileRegion | undefined> => {
+    const e = index.resolve(name);
+    if (!e || e.type !== 'file') return undefined;
+    return { name, file: index.file, offset: e.offset, size: e.size, location: `${label}!${normaliseEntryName(name) ?? name}` };
+  };
+  return {
+    label,
+    find,
+    async require(name, what) {
+      const r = await find(name);
+      if (r) return r;
+      const e = index.resolve(name);
+      throw missing(label, name, what, e ? `is a ${e.type}, not a regular file` : 'is missing');
+    },
+    async exists(name) {
+      return index.resolve(name) !== undefined;
+    },
+    async sampleNames(max) {
+      return [...index.entries.keys()].slice(0, max);
+    },
+  };
+}
+
+export function dirFiles(root: string): ArchiveFiles {
+  const label = root;
+  const pathOf = (name: string): string => {
+    const n = normaliseEntryName(name);
+    if (n === undefined) {
+      throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${name}" points outside the directory`, { file: label, entry: name });
+    }
+    return join(root, n);
+  };
+  const statOf = async (name: string) => {
+    try {
+      return await stat(pathOf(name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${pathOf(name)}: ${(err as Error).message}`, { file: label, entry: name }, { cause: err });
+    }
+  };
+  const find = async (name: string): Promise<FileRegion | undefined> => {
+    const st = await statOf(name);
+    if (!st?.isFile()) return undefined;
+    const file = pathOf(name);
+    return { name, file, offset: 0, size: st.size, location: file };
+  };
+  return {
+    label,
+    find,
+    async require(name, what) {
+      const r = await find(name);
+      if (r) return r;
+      const st = await statOf(name);
+      throw missing(label, name, what, st ? 'is not a regular file' : 'is missing');
+    },
+    async exists(name) {
+      return (await statOf(name)) !== undefined;
+    },
+    async sampleNames(max) {
+      return (await readdir(root)).slice(0, max);
+    },
+  };
+}
+
+/** A re-openable source of a file's bytes. */
+export const regionSource = (r: FileRegion): ByteSource => fileRangeSource(r.file, r.offset, r.size, r.location);
+
+/** Read a small file whole; larger than `limit` is ARCHIVE_TOO_LARGE (JSON documents are bounded). */
+export async function readRegion(r: FileRegion, limit: number, what: string): Promise<Buffer> {
+  if (r.size > limit) {
+    throw new TarpushError('ARCHIVE_TOO_LARGE', `${r.location}: ${what} is ${r.size} bytes, over the ${limit}-byte limit`, {
+      entry: r.location,
+    });
+  }
+  return readAt(r, r.size);
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter): enough for magic numbers. */
+export const readHead = (r: FileRegion, n: number): Promise<Buffer> => readAt(r, Math.min(n, r.size));
+
+async function readAt(r: FileRegion, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  if (n === 0) return buf;
+  let fh;
+  try {
+    fh = await open(r.file, 'r');
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, r.offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got < n) throw new TarpushError('ARCHIVE_TRUNCATED', `${r.location}: ended after ${got} of ${n} bytes`, { entry: r.location });
+    return buf;
+  } catch (err) {
+    if (err instanceof TarpushError) throw err;
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${r.location}: ${(err as Error).message}`, { entry: r.location }, { cause: err });
+  } finally {
+    await fh?.close();
+  }
+}

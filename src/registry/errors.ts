@@ -1,0 +1,210 @@
+import { TarpushError, type ErrorCode } from '../errors.js';
+
+/**
+ * Registry answers and network failures as TarpushErrors. A message names what was being
+ * done, the method, the URL without its query (upload URLs carry state tokens there) and the
+ * registry's own error code; it never holds a header value, token or password.
+ */
+
+/** One entry of the `{"errors":[…]}` body of the distribution spec. */
+export interface RegistryErrorEntry {
+  code: string;
+  message?: string;
+  detail?: unknown;
+}
+
+/** How the failed request was authenticated: decides between AUTH_REQUIRED / CREDENTIALS_INVALID / AUTH_DENIED. */
+export interface AuthContext {
+  sent: 'none' | 'basic' | 'bearer';
+  /** Whether a credential (not anonymous) stood behind what was sent. */
+  withCredential: boolean;
+  scopes?: readonly string[];
+}
+
+/** `scheme://host[:port]/path`: no user info, no query, no fragment. */
+export function safeUrl(url: URL | string): string {
+  let u: URL;
+  try {
+    u = typeof url === 'string' ? new URL(url) : url;
+  } catch {
+    return '(invalid URL)';
+  }
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
+  /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs
+  /\b(access_token|refresh_token|token|password)=[^&\s"]+/gi,
+];
+
+/** Remove anything that looks like a credential from text a server sent us before quoting it. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const re of SECRET_PATTERNS) out = out.replace(re, (m, p1: string) => (typeof p1 === 'string' ? `${p1} [redacted]` : '[redacted]'));
+  return out;
+}
+
+/** Parse an error body; anything else yields an empty list. */
+export function parseErrorBody(body: string): RegistryErrorEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  const errors = (parsed as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return [];
+  const out: RegistryErrorEntry[] = [];
+  for (const e of errors) {
+    if (e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string') {
+      const { code, message, detail } = e as { code: string; message?: unknown; detail?: unknown };
+      out.push({ code, message: typeof message === 'string' ? message : undefined, detail });
+    }
+  }
+  return out;
+}
+
+const NOT_FOUND_CODES = new Set(['BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UPLOAD_UNKNOWN']);
+
+function describeEntries(entries: RegistryErrorEntry[], body: string): string {
+  if (entries.length > 0) {
+    return entries
+      .map((e) => {
+        const detail = e.detail === undefined || e.detail === null ? '' : ` ${JSON.stringify(e.detail)}`;
+        return `${e.code}${e.message ? ` (${e.message})` : ''}${detail.length > 300 ? `${detail.slice(0, 300)}…` : detail}`;
+      })
+      .join('; ');
+  }
+  const text = body.replace(/\s+/g, ' ').trim();
+  if (text === '') return '';
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+export interface StatusErrorInput {
+  /** What we were doing, e.g. `manifest team/app:v1`. */
+  what: string;
+  method: string;
+  url: URL | string;
+  status: number;
+  /** Response body text (already bounded by the caller). */
+  body?: string;
+  /** The WWW-Authenticate `error` parameter, e.g. insufficient_scope. */
+  authError?: string;
+  auth?: AuthContext;
+}
+
+/** A TarpushError for an HTTP answer we cannot act on. */
+export function statusError(input: StatusErrorInput): TarpushError {
+  const body = input.body ?? '';
+  const entries = parseErrorBody(body);
+  const registryCode = entries[0]?.code;
+  const url = safeUrl(input.url);
+  const described = redactSecrets(describeEntries(entries, body));
+  let code: ErrorCode;
+  let hint = '';
+  const scopes = input.auth?.scopes?.length ? ` (scope ${input.auth.scopes.join(' ')})` : '';
+  if (input.status === 401) {
+    if (input.authError === 'insufficient_scope' || input.auth?.sent === 'bearer') {
+      code = input.auth?.withCredential ? 'AUTH_DENIED' : 'AUTH_REQUIRED';
+      hint = input.auth?.withCredential
+        ? `: the credential is not allowed${scopes}`
+        : `: anonymous access is not allowed${scopes}; log in first`;
+    } else if (input.auth?.sent === 'basic') {
+      code = 'CREDENTIALS_INVALID';
+      hint = ': the registry refused the username/password';
+    } else {
+      code = 'AUTH_REQUIRED';
+      hint = ': authentication required; log in first';
+    }
+  } else if (input.status === 403 || registryCode === 'DENIED') {
+    code = 'AUTH_DENIED';
+    hint = `: access denied${scopes}`;
+  } else if (input.status === 404 || (registryCode !== undefined && NOT_FOUND_CODES.has(registryCode) && input.status < 500)) {
+    code = 'NOT_FOUND';
+  } else if (input.status === 405 || registryCode === 'UNSUPPORTED') {
+    code = 'UNSUPPORTED';
+    hint = ': the registry does not support this operation';
+  } else {
+    code = 'REGISTRY_ERROR';
+    if (input.status === 429) hint = ': too many requests';
+  }
+  const message = `${input.what}: ${input.method} ${url} answered ${input.status}${described ? ` ${described}` : ''}${hint}`;
+  return new TarpushError(code, message, {
+    status: input.status,
+    method: input.method,
+    url,
+    ...(registryCode !== undefined ? { registryCode } : {}),
+  });
+}
+
+/** Error codes of Node/undici that mean the connection failed and the request may be tried again. */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_REQ_RETRY',
+]);
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** The most specific error code in an error and its causes. */
+export function errorCodeOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Error codes of a chain (error, cause, cause's cause…). */
+function codesOf(err: unknown): string[] {
+  const out: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') out.push(code);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/** Whether a failure to get an answer is worth another try (connection reset, timeout, refused). */
+export function isTransientNetworkError(err: unknown): boolean {
+  if (err instanceof TarpushError) return err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT';
+  return codesOf(err).some((c) => TRANSIENT_CODES.has(c));
+}
+
+const CERT_CODE = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
+/** Whether the error is a TLS certificate verification failure (a TLS server is there, but not trusted). */
+export function isCertificateError(err: unknown): boolean {
+  return codesOf(err).some((c) => CERT_CODE.test(c));
+}
+
+/** A TarpushError (NETWORK_ERROR or TIMEOUT) for a request that got no answer. */
+export function networkError(err: unknown, method: string, url: URL | string, what: string): TarpushError {
+  if (err instanceof TarpushError) return err;
+  const codes = codesOf(err);
+  const code = codes[0];
+  const timeout = codes.some((c) => TIMEOUT_CODES.has(c));
+  const raw = err instanceof Error ? err.message : String(err);
+  let hint = '';
+  if (isCertificateError(err)) hint = ' (TLS certificate not trusted: pass the registry CA with --ca-file, or --insecure)';
+  const message = `${what}: ${method} ${safeUrl(url)} failed: ${redactSecrets(raw)}${code && !raw.includes(code) ? ` (${code})` : ''}${hint}`;
+  return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, { method, url: safeUrl(url), ...(code ? { errno: code } : {}) }, { cause: err });
+}
