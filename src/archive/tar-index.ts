@@ -257,7 +257,9 @@ function resolveEntry(entries: ReadonlyMap<string, TarEntry>, name: string, labe
       }
       const link = e.linkname ?? '';
       // Symlinks are relative to the link's directory; hard links name an archive entry.
-      const target = e.type === 'symlink' ? (link.startsWith('/') ? undefined : resolveWithinRoot(`${dirOf(prefix)}/${link}`)) : normaliseEntryName(link);
+      const dir = dirOf(prefix);
+      const target =
+        e.type === 'symlink' ? (link.startsWith('/') ? undefined : resolveWithinRoot(dir ? `${dir}/${link}` : link)) : normaliseEntryName(link);
       if (target === undefined || (e.type === 'hardlink' && target === '')) {
         throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: link "${prefix}" -> "${link}" points outside the archive`, {
           file: label,

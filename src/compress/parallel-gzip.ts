@@ -105,6 +105,10 @@ class ParallelGzipStream extends Readable {
     finished(this.input, (err) => {
       if (err && !this.destroyed) this.destroy(err);
     });
+    if (this.input.readableEnded) {
+      this.onEnd(); // handed an input that had already ended: nothing more will come
+      return;
+    }
     this.input.on('data', (chunk: unknown) => this.onData(chunk));
     this.input.on('end', () => this.onEnd());
   }

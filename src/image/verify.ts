@@ -352,12 +352,12 @@ export async function verifyImage(item: Image | ImageIndex, opts: { concurrency?
   const concurrency = opts.concurrency ?? Math.max(2, Math.min(4, availableParallelism()));
   const layers = new Map<string, Layer>();
   const collect = (it: Image | ImageIndex): void => {
-    checkJson(it.rawManifest, it.digest, it.kind === 'index' ? 'index' : 'manifest', 'manifest digest');
+    checkJson(it.rawManifest, it.digest, `${it.kind === 'index' ? 'index' : 'manifest'} ${it.digest}`, 'manifest digest');
     if (it.kind === 'index') {
       for (const child of it.manifests) collect(child.item);
       return;
     }
-    checkJson(it.rawConfig, it.config.digest, it.config.digest, 'config digest');
+    checkJson(it.rawConfig, it.config.digest, `config of ${it.digest}`, 'config digest');
     if (it.rawConfig.length !== it.config.size) {
       throw new TarpushError('SIZE_MISMATCH', `config ${it.config.digest}: expected ${it.config.size} bytes, holds ${it.rawConfig.length}`, {
         expected: String(it.config.size),

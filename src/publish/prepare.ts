@@ -2,8 +2,8 @@ import { TarpushError } from '../errors.js';
 import { sha256, type Digest } from '../image/digest.js';
 import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
-import type { Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
-import { verifyingSource } from '../image/verify.js';
+import type { ByteSource, Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
+import { verifyLayer, verifyingSource } from '../image/verify.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
 import type { CompressionOption, FormatOption } from './options.js';
 import { convertMediaType, rewriteIndex, rewriteManifest } from './rewrite-manifest.js';
@@ -56,9 +56,7 @@ async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSe
 
 async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: PrepareSettings): Promise<Descriptor> {
   const target = targetCompression(layer, s.compression);
-  const check = verifyingSource(layer);
-  // A rejection is awaited below only when the bytes were read; never leave it unhandled.
-  check.verified.catch(() => {});
+  const check = checkedSource(layer);
   let stored: StoredBlob;
   let mediaType = layer.mediaType;
   if (target === layer.compression) {
@@ -101,4 +99,24 @@ export function checkPlatform(item: Manifestable, platforms: readonly string[]):
   if (item.kind === 'image' && !platformMatches(item.platform, platforms)) {
     throw new TarpushError('IMAGE_NOT_FOUND', `image ${item.digest} is ${platformText(item.platform)}, not ${platforms.join(',')}`);
   }
+}
+
+/**
+ * The layer's source, verified as it streams. `settle()` waits for the check of a full read
+ * that an upload made; when an upload only ever read parts (it resumed after a failure),
+ * the layer is read once more to check it, so nothing is tagged unverified.
+ */
+function checkedSource(layer: Layer): { source: ByteSource; settle(): Promise<void> } {
+  const v = verifyingSource(layer);
+  let fullReadEnded = false;
+  const source: ByteSource = {
+    size: v.source.size,
+    location: v.source.location,
+    open(start = 0, end = v.source.size) {
+      const stream = v.source.open(start, end);
+      if (start === 0 && end === v.source.size) stream.once('end', () => (fullReadEnded = true));
+      return stream;
+    },
+  };
+  return { source, settle: () => (fullReadEnded ? v.verified : verifyLayer(layer)) };
 }

@@ -1,5 +1,5 @@
 import { TarpushError } from '../errors.js';
-import { safeUrl } from './errors.js';
+import { networkError, safeUrl } from './errors.js';
 import type { HttpResponse } from './transport.js';
 
 /**
@@ -55,6 +55,9 @@ export async function readBytes(resp: HttpResponse, max: number, what: string): 
       }
       chunks.push(buf);
     }
+  } catch (err) {
+    if (err instanceof TarpushError) throw err;
+    throw networkError(err, 'GET', resp.url, what); // the body broke off
   } finally {
     resp.body.destroy();
   }

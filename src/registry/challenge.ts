@@ -74,7 +74,8 @@ function parseOne(s: string): Challenge[] {
         const next = s[p] ?? '';
         if (next === '"' || (next !== '' && TOKEN_CHAR.test(next))) {
           pos = p;
-          challenge.params[word.toLowerCase()] = next === '"' ? quoted() : read(TOKEN_CHAR);
+          // Unquoted values should be tokens; real registries also send bare URLs, so read to the next comma/space.
+          challenge.params[word.toLowerCase()] = next === '"' ? quoted() : read(/[^,\s]/);
           first = false;
           skipSpace();
           if (peek() === ',') {

@@ -251,7 +251,8 @@ export class Transport {
       path: `${url.pathname}${url.search}`,
       method: method as Dispatcher.HttpMethod,
       headers,
-      body: body ? body() : method === 'POST' || method === 'PUT' || method === 'PATCH' ? Buffer.alloc(0) : null,
+      // undici takes async iterables too, though its typings only list streams and buffers
+      body: (body ? body() : method === 'POST' || method === 'PUT' || method === 'PATCH' ? Buffer.alloc(0) : null) as Readable | Buffer | string | null,
       headersTimeout: this.opts.headersTimeout,
       bodyTimeout: this.opts.bodyTimeout,
     });

@@ -1,0 +1,217 @@
+/**
+ * Gzip throughput on a corpus of real files: which compressor, level and block size
+ * tarpush should use. `node dist/bench/compress.js [--mb 300] [--repeat 1]`
+ *
+ * The corpus is a tar of files from /usr/lib, /usr/share and /usr/bin (in sorted order,
+ * up to --mb megabytes), built once and cached in the temp directory. Every in-process
+ * candidate reads the corpus from memory in 64 KiB chunks, so the disk is not measured;
+ * the CLI references read it from the page cache.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { lstat, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import * as fflate from 'fflate';
+import tar from 'tar-stream';
+import { gzipParallel } from '../src/compress/parallel-gzip.js';
+
+interface Result {
+  name: string;
+  seconds: number;
+  /** Process CPU seconds (user + system, all threads); undefined for external tools. */
+  cpu?: number;
+  outBytes: number;
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const ROOTS = ['/usr/lib', '/usr/share', '/usr/bin'];
+
+/** Regular files under `dir` in sorted order (symlinks and unreadable entries skipped). */
+async function* walk(dir: string): AsyncGenerator<{ path: string; size: number }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    let s;
+    try {
+      s = await lstat(path);
+    } catch {
+      continue;
+    }
+    if (s.isDirectory()) yield* walk(path);
+    else if (s.isFile()) yield { path, size: s.size };
+  }
+}
+
+async function buildCorpus(mb: number): Promise<string> {
+  const file = join(tmpdir(), `tarpush-bench-corpus-${mb}MB.tar`);
+  try {
+    if ((await stat(file)).size >= mb * 1e6) return file;
+  } catch {
+    /* build it */
+  }
+  process.stderr.write(`building corpus ${file}…\n`);
+  const tmp = `${file}.partial-${process.pid}`;
+  const pack = tar.pack();
+  const written = pipeline(pack, createWriteStream(tmp));
+  let total = 0;
+  outer: for (const root of ROOTS) {
+    for await (const f of walk(root)) {
+      if (total >= mb * 1e6) break outer;
+      // Read fully first: a file that changes or vanishes while packed would corrupt the tar.
+      let data: Buffer;
+      try {
+        data = await readFile(f.path);
+      } catch {
+        continue;
+      }
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ name: f.path.slice(1), size: data.length, mode: 0o644, mtime: new Date(0) }, data, (err) => (err ? reject(err) : resolve())),
+      );
+      total += data.length;
+    }
+  }
+  pack.finalize();
+  await written;
+  await rename(tmp, file);
+  return file;
+}
+
+function chunksOf(data: Buffer, size = 64 * 1024): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < data.length; i += size) out.push(data.subarray(i, i + size));
+  return out;
+}
+
+/** A sink that only counts bytes. */
+function counter(): { sink: Writable; bytes: () => number } {
+  let n = 0;
+  return {
+    sink: new Writable({
+      write(chunk: Buffer, _e, cb) {
+        n += chunk.length;
+        cb();
+      },
+    }),
+    bytes: () => n,
+  };
+}
+
+async function timed(name: string, run: () => Promise<number>): Promise<Result> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const outBytes = await run();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { name, seconds, cpu: (c.user + c.system) / 1e6, outBytes };
+}
+
+async function streamThrough(chunks: Buffer[], make: (input: Readable) => Readable): Promise<number> {
+  const { sink, bytes } = counter();
+  await pipeline(make(Readable.from(chunks)), sink);
+  return bytes();
+}
+
+function fflateAsync(data: Buffer, level: 1 | 6): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fflate.gzip(data, { level, mtime: 0 }, (err, out) => (err ? reject(err) : resolve(out.length))),
+  );
+}
+
+/** Run a shell pipeline that prints a byte count (`… | wc -c`) and parse it. */
+function shellCount(cmd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
+async function onPath(cmd: string): Promise<boolean> {
+  return (await shellCount(`command -v ${cmd} >/dev/null 2>&1 && echo 1 || echo 0`)) === 1;
+}
+
+async function main(): Promise<void> {
+  const mb = arg('mb', 300);
+  const repeat = arg('repeat', 1);
+  const corpus = await buildCorpus(mb);
+  const fh = await open(corpus, 'r');
+  const data = await fh.readFile();
+  await fh.close();
+  const chunks = chunksOf(data);
+  const inMB = data.length / 1e6;
+  const load0 = loadavg()[0]!;
+
+  const candidates: Array<[string, () => Promise<number>]> = [];
+  for (const level of [1, 6] as const) {
+    candidates.push([`node:zlib gzip -${level} (1 thread)`, () => streamThrough(chunks, (i) => i.pipe(zlib.createGzip({ level })))]);
+  }
+  for (const level of [1, 6] as const) {
+    candidates.push([`fflate gzipSync -${level}`, async () => fflate.gzipSync(data, { level, mtime: 0 }).length]);
+    candidates.push([`fflate gzip (async, worker) -${level}`, () => fflateAsync(data, level)]);
+  }
+  for (const level of [1, 6]) {
+    for (const kib of [64, 128, 256, 1024]) {
+      candidates.push([
+        `gzipParallel -${level} block ${kib}K`,
+        () => streamThrough(chunks, (i) => gzipParallel(i, { level, blockSize: kib * 1024 })),
+      ]);
+    }
+  }
+  for (const level of [1, 6]) {
+    candidates.push([`gzip CLI -${level}`, () => shellCount(`gzip -${level} -c < '${corpus}' | wc -c`)]);
+  }
+  if (await onPath('pigz')) {
+    for (const level of [1, 6]) candidates.push([`pigz -${level}`, () => shellCount(`pigz -${level} -c < '${corpus}' | wc -c`)]);
+  }
+
+  const results: Result[] = [];
+  for (const [name, run] of candidates) {
+    let best: Result | undefined;
+    for (let r = 0; r < repeat; r++) {
+      const res = await timed(name, run);
+      if (name.startsWith('gzip CLI') || name.startsWith('pigz')) delete res.cpu; // child CPU is not ours
+      if (!best || res.seconds < best.seconds) best = res;
+    }
+    results.push(best!);
+    process.stderr.write(`${name}: ${(inMB / best!.seconds).toFixed(1)} MB/s\n`);
+  }
+
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `\ncorpus: ${corpus} (${inMB.toFixed(0)} MB, files from ${ROOTS.join(', ')}); ` +
+      `${availableParallelism()} cores (${cpuModel}), Node ${process.versions.node}, zlib ${process.versions.zlib}; ` +
+      `load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}; best of ${repeat}\n`,
+  );
+  const header = ['compressor', 'MB/s', 'seconds', 'CPU s', 'cores used', 'output MB', 'ratio'];
+  const rows = results.map((r) => [
+    r.name,
+    (inMB / r.seconds).toFixed(1),
+    r.seconds.toFixed(2),
+    r.cpu === undefined ? '–' : r.cpu.toFixed(2),
+    r.cpu === undefined ? '–' : (r.cpu / r.seconds).toFixed(2),
+    (r.outBytes / 1e6).toFixed(1),
+    (r.outBytes / data.length).toFixed(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? ':' : '-') + '-'.repeat(w) + (i === 0 ? '-' : ':')).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+await main();

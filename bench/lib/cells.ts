@@ -1,0 +1,117 @@
+/**
+ * One table row of the push bench ("cell"): what was run, every sample, and the issue's
+ * target for it. Medians and verdicts are computed here, printing is in report.ts.
+ */
+
+export interface Sample {
+  seconds: number;
+  peakRssMiB?: number;
+  ok: boolean;
+  /** Why a sample failed, or a correctness remark (e.g. unexpected digest). */
+  note?: string;
+  /** CPU busy % of the machine just before the sample, with the bench idle. */
+  backgroundBusy?: number;
+}
+
+export type Target =
+  | { kind: 'floor-ratio'; max: number }
+  | { kind: 'seconds'; max: number }
+  | { kind: 'faster-than'; cellId: string }
+  | { kind: 'ratio-to'; cellId: string; max: number };
+
+export interface Cell {
+  id: string;
+  format: string;
+  tool: string;
+  scenario: string;
+  /** The command as run, with the registry port shown as PORT and temp dirs as placeholders. */
+  command: string;
+  samples: Sample[];
+  target?: Target;
+  /** tarpush's memory promise, checked on every sample. */
+  rssLimitMiB?: number;
+  /** Not a tool measurement (the floor, node -e ''): no RSS promise. */
+  reference?: boolean;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export const okSamples = (c: Cell): Sample[] => c.samples.filter((s) => s.ok);
+
+export function cellMedian(c: Cell | undefined): number | undefined {
+  const ok = c ? okSamples(c) : [];
+  return ok.length ? median(ok.map((s) => s.seconds)) : undefined;
+}
+
+export function cellMin(c: Cell): number | undefined {
+  const ok = okSamples(c);
+  return ok.length ? Math.min(...ok.map((s) => s.seconds)) : undefined;
+}
+
+export function cellPeakRss(c: Cell): number | undefined {
+  const xs = c.samples.map((s) => s.peakRssMiB).filter((x): x is number => x !== undefined);
+  return xs.length ? Math.max(...xs) : undefined;
+}
+
+export function cellBusy(c: Cell): number | undefined {
+  const xs = c.samples.map((s) => s.backgroundBusy).filter((x): x is number => x !== undefined);
+  return xs.length ? Math.max(...xs) : undefined;
+}
+
+export function targetText(t: Target | undefined, cells: Map<string, Cell>): string {
+  if (!t) return '';
+  switch (t.kind) {
+    case 'floor-ratio':
+      return `≤ ${t.max}× floor`;
+    case 'seconds':
+      return `≤ ${t.max} s`;
+    case 'faster-than': {
+      const other = cells.get(t.cellId);
+      return `< ${other ? `${other.tool} ${other.format}` : t.cellId}`;
+    }
+    case 'ratio-to': {
+      const other = cells.get(t.cellId);
+      return `≤ ${t.max}× ${other ? other.tool : t.cellId}`;
+    }
+  }
+}
+
+/** 'yes' / 'NO' / '?' (reference missing) / 'FAILED' for a cell, with the reason when not met. */
+export function verdict(c: Cell, cells: Map<string, Cell>, floorSeconds: number | undefined): { met: string; why?: string } {
+  const failed = c.samples.filter((s) => !s.ok);
+  if (c.samples.length === 0) return { met: 'not run' };
+  if (failed.length) return { met: 'FAILED', why: `${failed.length}/${c.samples.length} runs failed: ${failed[0]!.note ?? ''}` };
+  const m = cellMedian(c)!;
+  const rss = cellPeakRss(c);
+  if (c.rssLimitMiB !== undefined && rss !== undefined && rss > c.rssLimitMiB) {
+    return { met: 'NO', why: `peak RSS ${rss.toFixed(0)} MiB > ${c.rssLimitMiB} MiB` };
+  }
+  const t = c.target;
+  if (!t) return { met: c.rssLimitMiB !== undefined ? 'yes' : '' };
+  let ref: number | undefined;
+  let ok: boolean;
+  switch (t.kind) {
+    case 'floor-ratio':
+      ref = floorSeconds;
+      ok = ref !== undefined && m <= t.max * ref;
+      break;
+    case 'seconds':
+      ref = t.max;
+      ok = m <= t.max;
+      break;
+    case 'faster-than':
+      ref = cellMedian(cells.get(t.cellId));
+      ok = ref !== undefined && m < ref;
+      break;
+    case 'ratio-to':
+      ref = cellMedian(cells.get(t.cellId));
+      ok = ref !== undefined && m <= t.max * ref;
+      break;
+  }
+  if (ref === undefined) return { met: '?', why: 'reference not measured' };
+  return { met: ok ? 'yes' : 'NO' };
+}

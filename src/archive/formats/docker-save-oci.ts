@@ -1,0 +1,44 @@
+import type { ArchiveImage, Image, ImageIndex } from '../../image/types.js';
+import type { ArchiveFiles } from '../files.js';
+import { sameRepoTag } from '../repo-tag.js';
+import { digestFromConfigName, type ManifestJsonEntry } from './manifest-json.js';
+import { readOciLayout } from './oci-layout.js';
+
+/**
+ * `docker save` from Docker 25 on: an OCI image layout plus the legacy manifest.json whose
+ * Config/Layers point into `blobs/sha256/`. The OCI side is preferred: it holds the real
+ * manifest bytes (so the pushed digest is the one `docker images --digests` shows) and
+ * every digest. Names come from manifest.json RepoTags, matched to index.json entries by
+ * config digest; when an entry carries `io.containerd.image.name` (Docker writes one
+ * index.json entry per tag), only the RepoTags naming that same tag are given to it.
+ */
+
+const IMAGE_NAME = 'io.containerd.image.name';
+
+function configDigests(item: Image | ImageIndex, into = new Set<string>()): Set<string> {
+  if (item.kind === 'image') into.add(item.config.digest);
+  else for (const c of item.manifests) configDigests(c.item, into);
+  return into;
+}
+
+export async function readDockerSaveOci(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
+  const layout = await readOciLayout(files);
+  return layout.map((e) => {
+    const configs = configDigests(e.root);
+    const tags = [
+      ...new Set(
+        entries.filter((m) => {
+          const d = digestFromConfigName(m.config);
+          return d !== undefined && configs.has(d);
+        }).flatMap((m) => m.repoTags),
+      ),
+    ];
+    const name = e.descriptor.annotations?.[IMAGE_NAME];
+    let repoTags = tags;
+    if (name !== undefined) {
+      const same = tags.filter((t) => sameRepoTag(t, name));
+      repoTags = same.length > 0 ? same : [name];
+    }
+    return { index: e.index, repoTags, root: e.root, ...(e.refName !== undefined ? { refName: e.refName } : {}) };
+  });
+}

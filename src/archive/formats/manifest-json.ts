@@ -1,0 +1,136 @@
+import { TarpushError } from '../../errors.js';
+import { sha256, type Digest } from '../../image/digest.js';
+import { parseConfig } from '../../image/config.js';
+import { Shape } from '../../image/json-shape.js';
+import { buildManifest, parseDescriptor, parseDigestField } from '../../image/manifest.js';
+import { MediaType } from '../../image/media-types.js';
+import type { ArchiveImage, Descriptor, Image } from '../../image/types.js';
+import { checkBytesDigest, checkHasLayers, checkLayerCount, checkSize, validateImage } from '../../image/validate.js';
+import { readRegion, type ArchiveFiles } from '../files.js';
+import { layerFromRegion, type ArchiveLayer } from '../layer.js';
+
+/**
+ * `manifest.json`, the table of contents `docker save` introduced and go-containerregistry's
+ * tarball.Write copies: `[{Config, RepoTags, Layers, LayerSources?}]`. Both kaniko and
+ * docker-save archives are read through here; they differ only in how entries are named.
+ */
+
+export const MANIFEST_JSON = 'manifest.json';
+/** JSON documents are small; anything bigger than this is not a real manifest.json. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+export interface ManifestJsonEntry {
+  config: string;
+  repoTags: string[];
+  layers: string[];
+  /** go-containerregistry's record of foreign layers: diff_id → descriptor to use verbatim. */
+  layerSources: Map<Digest, Descriptor>;
+}
+
+export async function readManifestJson(files: ArchiveFiles): Promise<ManifestJsonEntry[]> {
+  const region = await files.require(MANIFEST_JSON, 'image list');
+  const raw = await readRegion(region, MAX_MANIFEST_BYTES, MANIFEST_JSON);
+  const s = new Shape('MANIFEST_INVALID', region.location);
+  const list = s.array(s.parse(raw, MANIFEST_JSON), '');
+  if (list.length === 0) s.fail('', 'lists no images');
+  return list.map((item, i) => {
+    const o = s.object(item, `[${i}]`);
+    const layerSources = new Map<Digest, Descriptor>();
+    if (o.LayerSources !== undefined && o.LayerSources !== null) {
+      const ls = s.object(o.LayerSources, `[${i}].LayerSources`);
+      for (const [k, v] of Object.entries(ls)) {
+        const key = parseDigestField(s, k, `[${i}].LayerSources key`);
+        layerSources.set(key, parseDescriptor(s, v, `[${i}].LayerSources[${k}]`));
+      }
+    }
+    return {
+      config: s.string(o.Config, `[${i}].Config`),
+      // Untagged images are saved with `"RepoTags": null`.
+      repoTags: o.RepoTags === null || o.RepoTags === undefined ? [] : s.stringArray(o.RepoTags, `[${i}].RepoTags`),
+      layers: s.array(o.Layers, `[${i}].Layers`).map((l, j) => s.string(l, `[${i}].Layers[${j}]`)),
+      layerSources,
+    };
+  });
+}
+
+/**
+ * Entry names that are a blob's digest: go-containerregistry's `sha256:<hex>` config and
+ * `<hex>.tar.gz` layers, docker save's `<hex>.json` config, Docker 25's `blobs/sha256/<hex>`.
+ * These writers name blobs by the sha256 of the stored bytes.
+ */
+const DIGEST_NAMED_CONFIG = /^(?:sha256:|blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/;
+const DIGEST_NAMED_LAYER = /^(?:([a-f0-9]{64})\.tar\.gz|blobs\/sha256\/([a-f0-9]{64}))$/;
+
+export function digestFromConfigName(name: string): Digest | undefined {
+  const m = DIGEST_NAMED_CONFIG.exec(name);
+  return m ? `sha256:${m[1]}` : undefined;
+}
+
+export function digestFromLayerName(name: string): Digest | undefined {
+  const m = DIGEST_NAMED_LAYER.exec(name);
+  return m ? `sha256:${m[1] ?? m[2]}` : undefined;
+}
+
+/**
+ * Build the image one manifest.json entry describes, as a Docker v2 schema 2 manifest —
+ * byte for byte what go-containerregistry's tarball image computes for a kaniko tarball.
+ *
+ * Layer digests: a LayerSources descriptor is used verbatim; a name that is a digest
+ * gives it (checked when the layer is uploaded); uncompressed bytes have the diff_id as
+ * digest; only a compressed layer under another name is hashed here (one read of it).
+ */
+export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEntry, i: number): Promise<ArchiveImage> {
+  const where = `${files.label}!${MANIFEST_JSON}[${i}]`;
+  const configRegion = await files.require(entry.config, `config of ${MANIFEST_JSON}[${i}]`);
+  const rawConfig = await readRegion(configRegion, MAX_CONFIG_BYTES, 'config');
+  const configDigest = sha256(rawConfig);
+  const named = digestFromConfigName(entry.config);
+  if (named) checkBytesDigest(rawConfig, named, configRegion.location);
+  const config = parseConfig(rawConfig, configRegion.location);
+  checkHasLayers(entry.layers.length, where);
+  checkLayerCount(entry.layers.length, config.diffIds.length, where);
+
+  const layers: ArchiveLayer[] = [];
+  for (const [j, name] of entry.layers.entries()) {
+    const diffId = config.diffIds[j]!;
+    const region = await files.require(name, `layer ${j} of ${MANIFEST_JSON}[${i}]`);
+    const foreign = entry.layerSources.get(diffId);
+    if (foreign) {
+      checkSize(foreign.size, region.size, region.location);
+      const input = { region, digest: foreign.digest, mediaType: foreign.mediaType, format: 'docker' as const, diffId };
+      layers.push(await layerFromRegion({ ...input, ...(foreign.urls ? { urls: foreign.urls } : {}), ...(foreign.annotations ? { annotations: foreign.annotations } : {}) }));
+      continue;
+    }
+    const digest = digestFromLayerName(name);
+    layers.push(await layerFromRegion({ region, format: 'docker', diffId, ...(digest ? { digest } : {}) }));
+  }
+
+  const configDescriptor: Descriptor = { mediaType: MediaType.dockerConfig, size: rawConfig.length, digest: configDigest };
+  const layerDescriptors = entry.layers.map((_, j): Descriptor => {
+    const foreign = entry.layerSources.get(config.diffIds[j]!);
+    if (foreign) return foreign;
+    const l = layers[j]!;
+    return { mediaType: l.mediaType, size: l.size, digest: l.digest };
+  });
+  const rawManifest = buildManifest({ format: 'docker', config: configDescriptor, layers: layerDescriptors });
+  const image: Image = {
+    kind: 'image',
+    mediaType: MediaType.dockerManifest,
+    rawManifest,
+    digest: sha256(rawManifest),
+    config: configDescriptor,
+    rawConfig,
+    layers,
+    ...(config.platform ? { platform: config.platform } : {}),
+  };
+  validateImage(image, where);
+  return { index: i, repoTags: entry.repoTags, root: image };
+}
+
+export async function imagesFromManifestJson(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
+  const out: ArchiveImage[] = [];
+  for (const [i, e] of entries.entries()) out.push(await imageFromEntry(files, e, i));
+  if (out.length === 0) throw new TarpushError('MANIFEST_INVALID', `${files.label}!${MANIFEST_JSON} lists no images`, { file: files.label });
+  return out;
+}

@@ -1,0 +1,186 @@
+import { TarpushError } from '../../errors.js';
+import { digestHex, type Digest } from '../../image/digest.js';
+import { isImageConfigMediaType, parseConfig } from '../../image/config.js';
+import { Shape } from '../../image/json-shape.js';
+import { checkDeclaredMediaType, parseIndex, parseManifest } from '../../image/manifest.js';
+import { isIndexMediaType, isManifestMediaType } from '../../image/media-types.js';
+import type { ArchiveImage, Descriptor, Image, ImageIndex, IndexChild } from '../../image/types.js';
+import {
+  checkBytesDigest,
+  checkHasLayers,
+  checkLayerCount,
+  checkSize,
+  isForeignLayerMediaType,
+  isImageManifestConfig,
+  validateImage,
+} from '../../image/validate.js';
+import { readRegion, type ArchiveFiles } from '../files.js';
+import { absentForeignLayer, layerFromRegion, type ArchiveLayer } from '../layer.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from './manifest-json.js';
+
+/**
+ * OCI image layout (image-spec `image-layout.md`), in a tar (`oci-archive`) or a directory:
+ * `oci-layout` (version), `index.json` (the entry points), `blobs/sha256/<hex>`. Every
+ * manifest, index and config is read (they are small and capped), its size checked against
+ * the blob and its sha256 against the descriptor. Layers are only sized and sniffed.
+ * Docker 25's `docker save` output is such a layout too (see docker-save-oci.ts).
+ */
+
+export const OCI_LAYOUT = 'oci-layout';
+export const INDEX_JSON = 'index.json';
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** Nested indexes deeper than this are refused (content addressing rules out cycles; this bounds the work). */
+const MAX_DEPTH = 8;
+
+export interface OciLayoutEntry {
+  /** Position in index.json. */
+  index: number;
+  /** The descriptor index.json lists (annotations carry names). */
+  descriptor: Descriptor;
+  root: Image | ImageIndex;
+  refName?: string;
+}
+
+export const blobName = (d: Digest): string => `blobs/sha256/${digestHex(d)}`;
+
+/** Buildkit stores attestations as image manifests whose layers are in-toto JSON, marked by this annotation. */
+const isAttestation = (d: Descriptor): boolean => d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+
+class LayoutReader {
+  private readonly cache = new Map<string, Promise<Image | ImageIndex>>();
+  constructor(private readonly files: ArchiveFiles) {}
+
+  /** A small JSON blob: present, of the descriptor's size, under `cap`, with the descriptor's digest. */
+  async readBlob(d: Descriptor, cap: number, what: string): Promise<{ raw: Buffer; location: string }> {
+    const region = await this.files.require(blobName(d.digest), `${what} ${d.digest}`);
+    checkSize(d.size, region.size, region.location);
+    const raw = await readRegion(region, cap, what);
+    checkBytesDigest(raw, d.digest, region.location);
+    return { raw, location: region.location };
+  }
+
+  load(d: Descriptor, depth: number): Promise<Image | ImageIndex> {
+    const key = `${d.mediaType} ${d.digest}`;
+    let p = this.cache.get(key);
+    if (!p) {
+      p = isIndexMediaType(d.mediaType) ? this.loadIndex(d, depth) : this.loadImage(d);
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadIndex(d: Descriptor, depth: number): Promise<ImageIndex> {
+    const { raw, location } = await this.readBlob(d, MAX_MANIFEST_BYTES, 'index');
+    if (depth >= MAX_DEPTH) {
+      throw new TarpushError('MANIFEST_INVALID', `${location}: indexes nested more than ${MAX_DEPTH} deep`, { entry: location });
+    }
+    const idx = parseIndex(raw, location);
+    checkDeclaredMediaType(idx.mediaType, d.mediaType, location);
+    if (idx.manifests.length === 0) throw new TarpushError('MANIFEST_INVALID', `${location}: index lists no manifests`, { entry: location });
+    const manifests: IndexChild[] = [];
+    for (const [i, child] of idx.manifests.entries()) {
+      checkKnownManifestType(child, `${location} manifests[${i}]`);
+      manifests.push({ descriptor: child, item: await this.load(child, depth + 1) });
+    }
+    return { kind: 'index', mediaType: d.mediaType, rawManifest: raw, digest: d.digest, manifests };
+  }
+
+  private async loadImage(d: Descriptor): Promise<Image> {
+    const { raw, location } = await this.readBlob(d, MAX_MANIFEST_BYTES, 'manifest');
+    const m = parseManifest(raw, location);
+    checkDeclaredMediaType(m.mediaType, d.mediaType, location);
+    const { raw: rawConfig, location: configLocation } = await this.readBlob(m.config, MAX_CONFIG_BYTES, 'config');
+    const artifact =
+      !isImageManifestConfig(d.mediaType, m.config.mediaType, location) || m.artifactType !== undefined || isAttestation(d);
+    const config = isImageConfigMediaType(m.config.mediaType) ? parseConfig(rawConfig, configLocation) : undefined;
+    if (!artifact) {
+      checkHasLayers(m.layers.length, location);
+      checkLayerCount(m.layers.length, config!.diffIds.length, location);
+    }
+
+    const layers: ArchiveLayer[] = [];
+    for (const [j, ld] of m.layers.entries()) {
+      const diffId = artifact ? ld.digest : config!.diffIds[j]!;
+      const region = await this.files.find(blobName(ld.digest));
+      if (!region) {
+        // Foreign layers may be left out of a layout: their descriptor says where they live.
+        if (isForeignLayerMediaType(ld.mediaType) && ld.urls?.length) {
+          layers.push(absentForeignLayer(ld, diffId, location));
+          continue;
+        }
+        await this.files.require(blobName(ld.digest), `layer ${j} of ${location}`);
+      }
+      checkSize(ld.size, region!.size, region!.location);
+      layers.push(
+        await layerFromRegion({
+          region: region!,
+          digest: ld.digest,
+          mediaType: ld.mediaType,
+          format: 'oci',
+          diffId,
+          ...(artifact ? { diffIdDeclared: false } : {}),
+          ...(ld.urls ? { urls: ld.urls } : {}),
+          ...(ld.annotations ? { annotations: ld.annotations } : {}),
+        }),
+      );
+    }
+    const platform = d.platform ?? config?.platform;
+    const image: Image = {
+      kind: 'image',
+      mediaType: d.mediaType,
+      rawManifest: raw,
+      digest: d.digest,
+      config: m.config,
+      rawConfig,
+      layers,
+      ...(platform ? { platform } : {}),
+    };
+    validateImage(image, location, { artifact });
+    return image;
+  }
+}
+
+function checkKnownManifestType(d: Descriptor, where: string): void {
+  if (!isIndexMediaType(d.mediaType) && !isManifestMediaType(d.mediaType)) {
+    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: ${d.digest} has media type ${JSON.stringify(d.mediaType)}, not a manifest or index`, {
+      entry: where,
+    });
+  }
+}
+
+/** `oci-layout` must declare image layout version 1.x. */
+async function checkLayoutVersion(files: ArchiveFiles): Promise<void> {
+  const region = await files.require(OCI_LAYOUT, 'OCI layout marker');
+  const s = new Shape('LAYOUT_INVALID', region.location);
+  const o = s.object(s.parse(await readRegion(region, 64 * 1024, OCI_LAYOUT), OCI_LAYOUT), '');
+  const version = s.string(o.imageLayoutVersion, 'imageLayoutVersion');
+  if (!/^1\.\d+\.\d+$/.test(version)) s.fail('imageLayoutVersion', `is ${JSON.stringify(version)}; only 1.x layouts are supported`);
+}
+
+/** Read every entry point of index.json, in order. */
+export async function readOciLayout(files: ArchiveFiles): Promise<OciLayoutEntry[]> {
+  await checkLayoutVersion(files);
+  const region = await files.require(INDEX_JSON, 'OCI index');
+  const idx = parseIndex(await readRegion(region, MAX_MANIFEST_BYTES, INDEX_JSON), region.location);
+  if (idx.manifests.length === 0) {
+    throw new TarpushError('MANIFEST_INVALID', `${region.location} lists no images`, { file: files.label, entry: INDEX_JSON });
+  }
+  const reader = new LayoutReader(files);
+  const out: OciLayoutEntry[] = [];
+  for (const [i, d] of idx.manifests.entries()) {
+    checkKnownManifestType(d, `${region.location} manifests[${i}]`);
+    const refName = d.annotations?.[REF_NAME];
+    out.push({ index: i, descriptor: d, root: await reader.load(d, 0), ...(refName !== undefined ? { refName } : {}) });
+  }
+  return out;
+}
+
+/** OCI layout entry points as archive images (no Docker RepoTags: names come from ref.name annotations). */
+export async function readOciArchive(files: ArchiveFiles): Promise<ArchiveImage[]> {
+  return (await readOciLayout(files)).map((e) => ({
+    index: e.index,
+    repoTags: [],
+    root: e.root,
+    ...(e.refName !== undefined ? { refName: e.refName } : {}),
+  }));
+}

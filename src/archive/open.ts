@@ -1,0 +1,116 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { TarpushError } from '../errors.js';
+import { detectCompression } from '../compress/detect.js';
+import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
+import { detectFormat } from './detect-format.js';
+import { dirFiles, tarFiles, type ArchiveFiles } from './files.js';
+import { readDockerSave } from './formats/docker-save.js';
+import { readDockerSaveOci } from './formats/docker-save-oci.js';
+import { readKaniko } from './formats/kaniko.js';
+import { OCI_LAYOUT, readOciArchive } from './formats/oci-layout.js';
+import { spool, type Spooled } from './spool.js';
+import { indexTar } from './tar-index.js';
+
+export interface OpenArchiveOptions {
+  /** What `-` reads (default: process.stdin). */
+  stdin?: Readable;
+  /** Where stdin / gzipped input is spooled (default: os.tmpdir(), i.e. TMPDIR). */
+  tmpDir?: string;
+  /** Cap on spooled bytes after decompression (ARCHIVE_TOO_LARGE above it). */
+  maxSpoolBytes?: number;
+  /** Largest decompression ratio accepted past 64 MiB of output (default 200). */
+  maxSpoolRatio?: number;
+}
+
+/**
+ * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same gzipped,
+ * an OCI layout directory, or `-` for stdin. Everything structural is validated here;
+ * layer bytes are not read (except gzip layers of docker-save archives whose digest
+ * nothing states). Close the archive to remove a spooled temp file.
+ */
+export async function openArchive(path: string, opts: OpenArchiveOptions = {}): Promise<Archive> {
+  if (path === '-') return fromStream(path, 'stdin', opts.stdin ?? process.stdin, opts);
+
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
+  }
+  if (st.isDirectory()) {
+    const files = dirFiles(path);
+    if (!(await files.exists(OCI_LAYOUT))) {
+      throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${path} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
+    }
+    return archive(path, 'oci-dir', false, await readOciArchive(files), async () => {});
+  }
+
+  const head = await readFileHead(path, 4);
+  if (detectCompression(head) === 'gzip') return fromStream(path, path, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
+  if (detectCompression(head) === 'zstd') {
+    throw new TarpushError('ARCHIVE_NOT_TAR', `${path} is zstd-compressed; decompress it first (zstd -d) or pass it through stdin uncompressed`, {
+      file: path,
+    });
+  }
+  const index = await indexTar(path, { label: path });
+  const { format, images } = await readTar(tarFiles(index));
+  return archive(path, format, false, images, async () => {});
+}
+
+async function fromStream(path: string, label: string, input: Readable, opts: OpenArchiveOptions): Promise<Archive> {
+  const spooled: Spooled = await spool(input, {
+    label,
+    ...(opts.tmpDir !== undefined ? { tmpDir: opts.tmpDir } : {}),
+    ...(opts.maxSpoolBytes !== undefined ? { maxBytes: opts.maxSpoolBytes } : {}),
+    ...(opts.maxSpoolRatio !== undefined ? { maxRatio: opts.maxSpoolRatio } : {}),
+  });
+  try {
+    const index = await indexTar(spooled.file, { label });
+    const { format, images } = await readTar(tarFiles(index));
+    return archive(path, format, spooled.gzipped, images, spooled.remove);
+  } catch (err) {
+    await spooled.remove();
+    throw err;
+  }
+}
+
+async function readTar(files: ArchiveFiles): Promise<{ format: ArchiveFormat; images: ArchiveImage[] }> {
+  const detected = await detectFormat(files);
+  switch (detected.format) {
+    case 'kaniko':
+      return { format: 'kaniko', images: await readKaniko(files, detected.manifestJson!) };
+    case 'docker-save':
+      return { format: 'docker-save', images: await readDockerSave(files, detected.manifestJson!) };
+    case 'docker-save-oci':
+      return { format: 'docker-save-oci', images: await readDockerSaveOci(files, detected.manifestJson!) };
+    case 'oci-archive':
+      return { format: 'oci-archive', images: await readOciArchive(files) };
+  }
+}
+
+function archive(path: string, format: ArchiveFormat, gzipped: boolean, images: ArchiveImage[], cleanup: () => Promise<void>): Archive {
+  let closed: Promise<void> | undefined;
+  return {
+    path,
+    format,
+    gzipped,
+    images,
+    close: () => (closed ??= cleanup()),
+  };
+}
+
+async function readFileHead(path: string, n: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } catch (err) {
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
+  } finally {
+    await fh?.close();
+  }
+}

@@ -1,0 +1,238 @@
+import { join } from 'node:path';
+import type { Digest } from '../image/digest.js';
+import { cacheDir, cacheDisabled } from './cache-dir.js';
+import { parseCacheText, readCacheFile, readCacheText, writeCacheFile, type CacheFileContents, type CompressedRow, type LocationRow } from './cache-file.js';
+
+/**
+ * What earlier pushes learnt, so the next one does less work:
+ *  - the compressed digest and size an uncompressed layer (diffId) got at a compression and
+ *    level, so a re-push can ask "does the registry have it?" without compressing again;
+ *  - which repositories of a registry hold a blob, so it can be mounted instead of uploaded.
+ * It is only a cache: anything wrong with the file means starting empty, and a lost write
+ * (two processes saving at the same instant) only costs one recompression or one upload.
+ */
+
+export interface CompressedRecord {
+  diffId: Digest;
+  compression: 'gzip' | 'zstd';
+  level: number;
+  digest: Digest;
+  size: number;
+}
+
+export interface DigestCacheOptions {
+  /** Cache directory (default: TARPUSH_CACHE_DIR, $XDG_CACHE_HOME/tarpush, ~/.cache/tarpush). */
+  dir?: string;
+  /** Environment to read TARPUSH_* / XDG_CACHE_HOME / HOME from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Most entries kept per table (default 10,000); the least recently used go first. */
+  maxEntries?: number;
+  /** Most repositories remembered per blob and registry set (default 8, most recent). */
+  maxLocationsPerDigest?: number;
+  /** Clock (ms), for tests. */
+  now?: () => number;
+}
+
+export const CACHE_FILE_NAME = 'digests-v1.json';
+const DEFAULT_MAX_ENTRIES = 10_000;
+const DEFAULT_MAX_LOCATIONS_PER_DIGEST = 8;
+/** A hit refreshes an entry's age only when it is older than this, so read-only runs stay read-only. */
+const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+
+interface Timed<T> {
+  value: T;
+  usedAt: number;
+}
+
+interface Location {
+  registry: string;
+  repository: string;
+}
+
+const compressedKey = (diffId: string, compression: string, level: number): string => `${diffId} ${compression} ${level}`;
+// Registry hosts never contain '/', so registry + '/' + repository is unambiguous.
+const locationKey = (registry: string, repository: string): string => `${registry}/${repository}`;
+
+export class DigestCache {
+  /** The cache file, or undefined for a memory-only cache. */
+  readonly file: string | undefined;
+  private readonly maxEntries: number;
+  private readonly maxPerDigest: number;
+  private readonly clock: () => number;
+  private lastStamp = 0;
+  private dirty = false;
+  /** File text read by open() but not parsed yet: parsed on first use, so runs that never look anything up pay only for the read. */
+  private unparsed: string | undefined;
+
+  private compressedByKey = new Map<string, Timed<CompressedRecord>>();
+  /** digest → (registry/repository → location) */
+  private locationsByDigest = new Map<Digest, Map<string, Timed<Location>>>();
+
+  private constructor(file: string | undefined, opts: DigestCacheOptions) {
+    this.file = file;
+    this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.maxPerDigest = opts.maxLocationsPerDigest ?? DEFAULT_MAX_LOCATIONS_PER_DIGEST;
+    this.clock = opts.now ?? Date.now;
+  }
+
+  /** Open the cache (memory-only when TARPUSH_NO_CACHE is set). Never fails on a bad file. */
+  static async open(opts: DigestCacheOptions = {}): Promise<DigestCache> {
+    const env = opts.env ?? process.env;
+    if (cacheDisabled(env)) return new DigestCache(undefined, opts);
+    const cache = new DigestCache(join(opts.dir ?? cacheDir(env), CACHE_FILE_NAME), opts);
+    cache.unparsed = await readCacheText(cache.file!);
+    return cache;
+  }
+
+  /** A cache that never touches the disk. */
+  static memory(opts: Omit<DigestCacheOptions, 'dir' | 'env'> = {}): DigestCache {
+    return new DigestCache(undefined, opts);
+  }
+
+  get memoryOnly(): boolean {
+    return this.file === undefined;
+  }
+
+  compressed(diffId: Digest, compression: 'gzip' | 'zstd', level: number): CompressedRecord | undefined {
+    this.load();
+    const hit = this.compressedByKey.get(compressedKey(diffId, compression, level));
+    if (!hit) return undefined;
+    this.touch(hit);
+    return { ...hit.value };
+  }
+
+  recordCompressed(r: CompressedRecord): void {
+    this.load();
+    const value: CompressedRecord = { diffId: r.diffId, compression: r.compression, level: r.level, digest: r.digest, size: r.size };
+    this.compressedByKey.set(compressedKey(r.diffId, r.compression, r.level), { value, usedAt: this.stamp() });
+    this.dirty = true;
+  }
+
+  /** Repositories on `registry` known to hold `digest`, most recently seen first. */
+  repositoriesHolding(digest: Digest, registry: string): string[] {
+    this.load();
+    const locations = this.locationsByDigest.get(digest);
+    if (!locations) return [];
+    return [...locations.values()]
+      .filter((l) => l.value.registry === registry)
+      .sort((a, b) => b.usedAt - a.usedAt)
+      .map((l) => l.value.repository);
+  }
+
+  recordLocation(digest: Digest, registry: string, repository: string): void {
+    this.load();
+    let locations = this.locationsByDigest.get(digest);
+    if (!locations) {
+      locations = new Map();
+      this.locationsByDigest.set(digest, locations);
+    }
+    locations.set(locationKey(registry, repository), { value: { registry, repository }, usedAt: this.stamp() });
+    this.trimLocations(locations);
+    this.dirty = true;
+  }
+
+  /**
+   * Write the cache if anything changed: read what is on disk now (another process may have
+   * saved meanwhile), merge (newest use wins), evict beyond the caps, write a temp file and
+   * rename it into place. Never throws: a cache that cannot be written is just not written.
+   */
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    try {
+      this.merge(await readCacheFile(this.file));
+      this.evict();
+      await writeCacheFile(this.file, this.toContents());
+      this.dirty = false;
+    } catch {
+      // Read-only home, full disk…: the push succeeded, the next one just learns again.
+    }
+  }
+
+  /** Number of entries held: compressed records and (digest, repository) locations. */
+  get size(): { compressed: number; locations: number } {
+    this.load();
+    let locations = 0;
+    for (const l of this.locationsByDigest.values()) locations += l.size;
+    return { compressed: this.compressedByKey.size, locations };
+  }
+
+  private load(): void {
+    if (this.unparsed === undefined) return;
+    const text = this.unparsed;
+    this.unparsed = undefined;
+    this.merge(parseCacheText(text));
+  }
+
+  /** Strictly increasing timestamps, so "most recent" is well defined within a run. */
+  private stamp(): number {
+    this.lastStamp = Math.max(this.clock(), this.lastStamp + 1);
+    return this.lastStamp;
+  }
+
+  private touch(entry: Timed<unknown>): void {
+    if (this.clock() - entry.usedAt > TOUCH_AFTER_MS) {
+      entry.usedAt = this.stamp();
+      this.dirty = true;
+    }
+  }
+
+  private merge(contents: CacheFileContents): void {
+    for (const [diffId, compression, level, digest, size, usedAt] of contents.compressed) {
+      const key = compressedKey(diffId, compression, level);
+      const mine = this.compressedByKey.get(key);
+      if (!mine || usedAt > mine.usedAt) {
+        this.compressedByKey.set(key, { value: { diffId, compression, level, digest, size }, usedAt });
+      }
+    }
+    const touched = new Set<Map<string, Timed<Location>>>();
+    for (const [digest, registry, repository, usedAt] of contents.locations) {
+      let locations = this.locationsByDigest.get(digest);
+      if (!locations) {
+        locations = new Map();
+        this.locationsByDigest.set(digest, locations);
+      }
+      const key = locationKey(registry, repository);
+      const mine = locations.get(key);
+      if (!mine || usedAt > mine.usedAt) locations.set(key, { value: { registry, repository }, usedAt });
+      touched.add(locations);
+    }
+    for (const l of touched) this.trimLocations(l);
+  }
+
+  private trimLocations(locations: Map<string, Timed<Location>>): void {
+    if (locations.size <= this.maxPerDigest) return;
+    const keep = [...locations.entries()].sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, this.maxPerDigest);
+    locations.clear();
+    for (const [k, v] of keep) locations.set(k, v);
+  }
+
+  /** Keep the most recently used entries of each table up to maxEntries. */
+  private evict(): void {
+    if (this.compressedByKey.size > this.maxEntries) {
+      const keep = [...this.compressedByKey.entries()].sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, this.maxEntries);
+      this.compressedByKey = new Map(keep);
+    }
+    if (this.locationsByDigest.size > this.maxEntries) {
+      // A digest's age is that of its most recent location.
+      const newest = (m: Map<string, Timed<Location>>): number => Math.max(...[...m.values()].map((l) => l.usedAt));
+      const keep = [...this.locationsByDigest.entries()]
+        .map(([d, m]) => [d, m, newest(m)] as const)
+        .sort((a, b) => b[2] - a[2])
+        .slice(0, this.maxEntries)
+        .map(([d, m]) => [d, m] as const);
+      this.locationsByDigest = new Map(keep);
+    }
+  }
+
+  private toContents(): CacheFileContents {
+    const compressed: CompressedRow[] = [];
+    for (const { value: v, usedAt } of this.compressedByKey.values()) {
+      compressed.push([v.diffId, v.compression, v.level, v.digest, v.size, usedAt]);
+    }
+    const locations: LocationRow[] = [];
+    for (const [digest, m] of this.locationsByDigest) {
+      for (const { value: l, usedAt } of m.values()) locations.push([digest, l.registry, l.repository, usedAt]);
+    }
+    return { compressed, locations };
+  }
+}

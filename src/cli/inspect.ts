@@ -1,0 +1,94 @@
+import { ExitCode } from '../errors.js';
+import { openArchive } from '../archive/open.js';
+import { selectImages } from '../archive/select.js';
+import { describe, type ImageDescription } from '../image/describe.js';
+import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
+import type { CliIO } from './io.js';
+import { parseVerb } from './parse.js';
+
+/**
+ * `tarpush inspect <archive> [--json] [--verify] [--image SEL]`: describe the images in an
+ * archive (all of them unless --image picks one). The archive branch is inspectArchive();
+ * other sources (registry references) can be added beside it.
+ */
+
+interface InspectArgs {
+  source: string;
+  json: boolean;
+  verify: boolean;
+  image?: string;
+}
+
+export interface InspectOptions {
+  json: boolean;
+  verify: boolean;
+  image?: string;
+}
+
+interface Described {
+  images: (ImageDescription & { verified?: boolean })[];
+  format: string;
+}
+
+function formatSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+const platformText = (d: ImageDescription): string =>
+  d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : 'unknown';
+
+function printHuman(io: CliIO, out: Described): void {
+  const lines: string[] = [];
+  out.images.forEach((d, i) => {
+    if (i > 0) lines.push('');
+    lines.push(`image ${i}: ${d.repoTags.length > 0 ? d.repoTags.join(', ') : '(untagged)'}${d.refName !== undefined ? ` [ref ${d.refName}]` : ''}`);
+    lines.push(`  platform: ${platformText(d)}`);
+    if (d.index) lines.push(`  index:    ${d.index.digest}`);
+    lines.push(`  manifest: ${d.digest} (${d.mediaType})`);
+    lines.push(`  config:   ${d.config.digest} (${formatSize(d.config.size)})`);
+    lines.push(`  layers:   ${d.layers.length}`);
+    for (const l of d.layers) lines.push(`    ${l.digest}  ${formatSize(l.size).padStart(10)}  ${l.compression.padEnd(4)}  diff_id ${l.diffId}`);
+    if (d.verified) lines.push('  verified');
+  });
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Describe (and optionally verify) the images of an archive file, directory or `-`. */
+export async function inspectArchive(path: string, opts: InspectOptions, io: CliIO): Promise<number> {
+  const archive = await openArchive(path, { stdin: io.stdin });
+  try {
+    const chosen = selectImages(archive, opts.image !== undefined ? { image: opts.image } : { all: true });
+    const out: Described = { format: archive.format, images: [] };
+    for (const im of chosen) {
+      if (opts.verify) await verifyImage(im.root);
+      const names = { repoTags: im.repoTags, ...(im.refName !== undefined ? { refName: im.refName } : {}) };
+      for (const d of describe(im.root, names)) out.images.push(opts.verify ? { ...d, verified: true } : d);
+    }
+    if (opts.json) io.stdout.write(`${JSON.stringify(out)}\n`);
+    else printHuman(io, out);
+    return ExitCode.ok;
+  } finally {
+    await archive.close();
+    if (opts.verify) await shutdownVerifyPool();
+  }
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = await parseVerb<InspectArgs>('inspect <archive>', argv, io, (y) =>
+    y
+      .command('$0 <source>', 'describe the images in an archive (file, OCI layout directory, or - for stdin)')
+      .positional('source', { type: 'string', demandOption: true, describe: 'archive path, OCI layout directory, or - (stdin)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+      .option('verify', { type: 'boolean', default: false, describe: 'read every layer and check digests, sizes and diff_ids' })
+      .option('image', { type: 'string', describe: 'only this image: repo tag, OCI ref name, digest, or position (0, 1, …)' }),
+  );
+  if (!args) return ExitCode.ok;
+  return inspectArchive(args.source, { json: args.json, verify: args.verify, ...(args.image !== undefined ? { image: args.image } : {}) }, io);
+}

@@ -1,0 +1,284 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TarpushError } from '../errors.js';
+import type { Digest } from '../image/digest.js';
+import type { ProgressFn } from '../image/sink.js';
+import type { ByteSource } from '../image/types.js';
+import { hasBlob } from './blob.js';
+import { discard, readText } from './body.js';
+import type { RegistryResponse } from './client.js';
+import { isTransientNetworkError, parseErrorBody, safeUrl, statusError } from './errors.js';
+import { withQuery } from './location.js';
+import { DEFAULT_CHUNK, MIN_CHUNK, SINGLE_POST_MAX } from './options.js';
+import type { Repository } from './repository.js';
+import { rangeBody } from './request-body.js';
+import { pushScope } from './scope.js';
+import { backoffDelay, header } from './transport.js';
+import { UploadSession } from './upload-session.js';
+
+/**
+ * The upload ladder for a blob whose digest and size are known (steps 3, 4 and 6 of the
+ * design; HEAD and mount are the caller's steps 1 and 2):
+ *  - small blob → one `POST ?digest=` with the body; 201 done, 202 → PUT on the session
+ *    (and this client stops trying single POSTs: the registry ignores their body);
+ *  - otherwise `POST`, then one streamed monolithic `PUT ?digest=`;
+ *  - a registry refusing the body size (413/416), or `chunkSize` set → chunked PATCHes with
+ *    `Content-Range` (honouring OCI-Chunk-Min-Length, following the newest Location), then
+ *    `PUT ?digest=`; the chunk shrinks by half on each refusal;
+ *  - a failure mid-request (reset, 5xx) → ask the session what it holds (GET → Range) and
+ *    resume from there by re-opening the source at that offset; a lost session (404) →
+ *    start over. Failures are bounded by the client's tries.
+ * The registry's Docker-Content-Digest must equal ours; a 202 on the closing PUT (Docker
+ * Hub) counts only once a HEAD finds the blob.
+ */
+
+/** Reports bytes sent for one blob: `base` (what the session already holds) + this request's bytes. */
+export class Progress {
+  private base = 0;
+  private current = 0;
+  constructor(private readonly fn: ProgressFn | undefined) {}
+  startAt(offset: number): void {
+    this.base = offset;
+    this.current = 0;
+    this.fn?.(offset);
+  }
+  add = (n: number): void => {
+    this.current += n;
+    this.fn?.(this.base + this.current);
+  };
+}
+
+/** How an answer on an upload session is to be handled. */
+export type Outcome = 'ok' | 'too-large' | 'gone' | 'transient' | 'digest-invalid' | 'fatal';
+
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+export async function classify(resp: RegistryResponse): Promise<{ outcome: Outcome; code?: string; body: string }> {
+  if (resp.status >= 200 && resp.status < 300) return { outcome: 'ok', body: '' };
+  const body = await readText(resp, 16 << 10);
+  const code = parseErrorBody(body)[0]?.code;
+  let outcome: Outcome = 'fatal';
+  if (resp.status === 413 || resp.status === 416) outcome = 'too-large';
+  else if (resp.status === 404 || code === 'BLOB_UPLOAD_UNKNOWN' || code === 'BLOB_UPLOAD_INVALID') outcome = 'gone';
+  else if (TRANSIENT_STATUSES.has(resp.status)) outcome = 'transient';
+  else if (code === 'DIGEST_INVALID' || code === 'SIZE_INVALID') outcome = 'digest-invalid';
+  return { outcome, ...(code !== undefined ? { code } : {}), body };
+}
+
+/** Error for an upload answer we cannot continue from (body already read by classify). */
+export function uploadFailure(repo: Repository, resp: RegistryResponse, what: string, method: string, body: string): TarpushError {
+  return statusError({ what, method, url: resp.url, status: resp.status, body, auth: resp.auth });
+}
+
+/** Check the registry's Docker-Content-Digest (when present) against ours. */
+export function checkReportedDigest(repo: Repository, resp: RegistryResponse, digest: Digest): void {
+  const reported = header(resp, 'docker-content-digest');
+  if (reported !== undefined && reported !== digest) {
+    throw new TarpushError(
+      'REGISTRY_DIGEST_MISMATCH',
+      `blob ${repo.name}@${digest}: the registry stored it as ${reported}`,
+      { expected: digest, actual: reported, url: safeUrl(resp.url) },
+    );
+  }
+}
+
+/**
+ * After a successful closing PUT (or single POST): check the digest; a 202 means "accepted,
+ * maybe later" (Docker Hub), so the blob must show up on HEAD before we call it done.
+ */
+export async function confirmStored(repo: Repository, resp: RegistryResponse, digest: Digest): Promise<void> {
+  checkReportedDigest(repo, resp, digest);
+  await discard(resp);
+  if (resp.status !== 202) return;
+  const opts = repo.client.options;
+  for (let attempt = 1; ; attempt++) {
+    if (await hasBlob(repo, digest)) return;
+    if (attempt >= Math.min(3, opts.tries)) {
+      throw new TarpushError('REGISTRY_ERROR', `blob ${repo.name}@${digest}: the registry accepted it (202) but does not have it`, {
+        expected: digest,
+        url: safeUrl(resp.url),
+      });
+    }
+    await sleep(backoffDelay(attempt, opts.retryBaseMs, opts.maxRetryWaitMs));
+  }
+}
+
+/** Start a session: POST (optionally carrying the whole small blob with ?digest=). */
+async function startSession(
+  repo: Repository,
+  digest: Digest,
+  source: ByteSource,
+  progress: Progress,
+  withBody: boolean,
+): Promise<{ done: true } | { done: false; session: UploadSession }> {
+  const client = repo.client;
+  const base = await client.baseUrl();
+  const url = new URL(repo.apiPath('blobs/uploads/'), base);
+  const what = `blob upload ${repo.name}@${digest}`;
+  progress.startAt(0);
+  const resp = await client.request({
+    method: 'POST',
+    url: withBody ? withQuery(url, { digest }) : url,
+    scopes: [pushScope(repo.repository)],
+    headers: withBody
+      ? { 'content-type': 'application/octet-stream', 'content-length': String(source.size) }
+      : { 'content-length': '0' },
+    ...(withBody
+      ? {
+          body: () => {
+            progress.startAt(0);
+            return rangeBody(source, 0, source.size, progress.add);
+          },
+          retry: 'refused-only' as const,
+        }
+      : { retry: 'idempotent' as const }),
+    what,
+  });
+  if (withBody && resp.status === 201) {
+    await confirmStored(repo, resp, digest);
+    client.features.singlePost = true;
+    client.options.log({ type: 'upload', digest, path: 'single-post', bytes: source.size });
+    return { done: true };
+  }
+  if (resp.status === 202) {
+    if (withBody) {
+      client.features.singlePost = false;
+      client.options.log({ type: 'fallback', what: 'single-post', reason: 'registry answered 202 to a POST with the blob' });
+    }
+    const session = UploadSession.fromAnswer(repo, resp);
+    await discard(resp);
+    return { done: false, session };
+  }
+  const { body } = await classify(resp);
+  throw uploadFailure(repo, resp, what, 'POST', body);
+}
+
+/** Chunk size to use now: the forced or learned size, never below the registry's minimum. */
+function chunkSizeFor(repo: Repository, session: UploadSession): number {
+  const c = repo.client.options.chunkSize ?? repo.client.features.maxBody ?? DEFAULT_CHUNK;
+  return Math.max(c, session.minChunk ?? 1);
+}
+
+/** Learn from a body-size refusal; throws when we cannot go smaller. */
+export function shrinkAfterRefusal(repo: Repository, session: UploadSession | undefined, refusedBytes: number, digest: string): void {
+  const features = repo.client.features;
+  const next = Math.min(features.maxBody ?? Infinity, Math.floor(refusedBytes / 2), DEFAULT_CHUNK);
+  const floor = Math.max(MIN_CHUNK, session?.minChunk ?? 0);
+  if (next < floor) {
+    throw new TarpushError(
+      'REGISTRY_ERROR',
+      `blob upload ${repo.name}@${digest}: the registry refuses request bodies of ${refusedBytes} bytes and chunks cannot be smaller than ${floor}`,
+      { registry: repo.registry },
+    );
+  }
+  features.maxBody = next;
+  repo.client.options.log({ type: 'fallback', what: 'chunked', reason: `registry refused a body of ${refusedBytes} bytes; chunks of ${next}` });
+}
+
+type Step = { outcome: 'ok'; resp: RegistryResponse } | { outcome: Exclude<Outcome, 'ok'>; resp: RegistryResponse; sent: number; body: string };
+
+/** Send bytes [offset, size) and close the session; returns the closing answer or why it stopped. */
+async function sendRest(repo: Repository, session: UploadSession, digest: Digest, source: ByteSource, offset: number, chunked: boolean, progress: Progress): Promise<Step> {
+  const size = source.size;
+  progress.startAt(offset);
+  if (!chunked) {
+    const produce = () => {
+      progress.startAt(offset);
+      return rangeBody(source, offset, size, progress.add);
+    };
+    const resp = await session.put(digest, { produce, start: offset, end: size, total: size });
+    const c = await classify(resp);
+    return c.outcome === 'ok' ? { outcome: 'ok', resp } : { outcome: c.outcome, resp, sent: size - offset, body: c.body };
+  }
+  let at = offset;
+  while (at < size) {
+    const end = Math.min(size, at + chunkSizeFor(repo, session));
+    const from = at;
+    const produce = () => {
+      progress.startAt(from);
+      return rangeBody(source, from, end, progress.add);
+    };
+    const resp = await session.patch(produce, { start: from, end });
+    const c = await classify(resp);
+    if (c.outcome !== 'ok') return { outcome: c.outcome, resp, sent: end - from, body: c.body };
+    await discard(resp);
+    at = end;
+  }
+  const resp = await session.put(digest);
+  const c = await classify(resp);
+  return c.outcome === 'ok' ? { outcome: 'ok', resp } : { outcome: c.outcome, resp, sent: 0, body: c.body };
+}
+
+/** Upload a blob whose digest and size are known. */
+export async function putBlob(repo: Repository, digest: Digest, source: ByteSource, onProgress?: ProgressFn): Promise<void> {
+  const client = repo.client;
+  const opts = client.options;
+  const progress = new Progress(onProgress);
+  const what = `blob upload ${repo.name}@${digest}`;
+  let failures = 0;
+  /** Count a failure and wait, or give up with `err`. */
+  const failed = async (err: Error, reason: string): Promise<void> => {
+    failures++;
+    if (failures >= opts.tries) throw err;
+    const delayMs = backoffDelay(failures, opts.retryBaseMs, opts.maxRetryWaitMs);
+    opts.log({ type: 'retry', method: 'upload', url: `${repo.name}@${digest}`, attempt: failures, delayMs, reason });
+    await sleep(delayMs);
+  };
+
+  for (;;) {
+    const chunked = () =>
+      opts.chunkSize !== undefined || (client.features.maxBody !== undefined && source.size > client.features.maxBody);
+    const single = !chunked() && source.size <= SINGLE_POST_MAX && client.features.singlePost !== false;
+    let started: Awaited<ReturnType<typeof startSession>>;
+    try {
+      started = await startSession(repo, digest, source, progress, single);
+    } catch (err) {
+      if (!isTransientNetworkError(err)) throw err;
+      await failed(err as Error, 'upload start failed');
+      continue;
+    }
+    if (started.done) return;
+    const session = started.session;
+    let offset = 0;
+    let resumed = false;
+    for (;;) {
+      let step: Step;
+      try {
+        step = await sendRest(repo, session, digest, source, offset, chunked(), progress);
+      } catch (err) {
+        if (!isTransientNetworkError(err)) throw err;
+        await failed(err as Error, (err as Error).message);
+        const stored = await session.stored();
+        if (stored === undefined || stored > source.size) break; // session lost: start over
+        offset = stored;
+        resumed = true;
+        opts.log({ type: 'resume', digest, offset, reason: 'connection failed mid-upload' });
+        continue;
+      }
+      if (step.outcome === 'ok') {
+        await confirmStored(repo, step.resp, digest);
+        opts.log({ type: 'upload', digest, path: chunked() ? 'chunked' : 'monolithic', bytes: source.size });
+        return;
+      }
+      const error = uploadFailure(repo, step.resp, what, step.resp.url.searchParams.has('digest') ? 'PUT' : 'PATCH', step.body);
+      if (step.outcome === 'fatal') throw error;
+      if (step.outcome === 'gone') {
+        await failed(error, 'upload session lost');
+        opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost' });
+        break;
+      }
+      if (step.outcome === 'digest-invalid') {
+        // After a resume the registry may hold a byte twice; a clean start settles it.
+        if (!resumed) throw new TarpushError('REGISTRY_DIGEST_MISMATCH', `${error.message} (the bytes of ${source.location} do not hash to ${digest})`, error.details);
+        await session.cancel();
+        await failed(error, 'digest invalid after resume');
+        break;
+      }
+      if (step.outcome === 'too-large') shrinkAfterRefusal(repo, session, step.sent, digest);
+      else await failed(error, `status ${step.resp.status}`);
+      const stored = await session.stored();
+      if (stored === undefined || stored > source.size) break;
+      if (stored !== offset) resumed = true;
+      offset = stored;
+    }
+  }
+}
