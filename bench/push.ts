@@ -68,6 +68,19 @@ async function withRegistry<T>(fn: (reg: RegistryHandle) => Promise<T>): Promise
   }
 }
 
+/** One sample of `c` against a registry of its own (fresh storage); a registry that fails to start fails the sample. */
+async function sampleInFreshRegistry(c: Cell, label: string, fn: (reg: RegistryHandle) => Promise<Sample>): Promise<void> {
+  const before = c.samples.length;
+  try {
+    await withRegistry((reg) => sample(c, label, () => fn(reg)));
+  } catch (err) {
+    if (c.samples.length === before) {
+      c.samples.push({ ok: false, seconds: 0, note: `registry: ${err instanceof Error ? err.message : String(err)}` });
+      log(`${label}: FAILED (${c.samples[before]!.note})`);
+    }
+  }
+}
+
 /** A fresh digest-cache home for tarpush (whichever variable it reads). */
 function cacheEnv(dir: string): NodeJS.ProcessEnv {
   return { ...process.env, TARPUSH_CACHE_DIR: dir, XDG_CACHE_HOME: dir };
@@ -150,6 +163,7 @@ async function main(): Promise<void> {
     scenario: 'cold',
     command: '',
     reference: true,
+    vsFloor: true,
   });
   const cold = new Map<ArchiveFormat, Cell>();
   const skopeo = new Map<ArchiveFormat, Cell>();
@@ -164,10 +178,11 @@ async function main(): Promise<void> {
         command: '',
         target: f === 'docker-save' ? (skipSkopeo ? undefined : { kind: 'faster-than', cellId: 'cold-skopeo-docker-save' }) : { kind: 'floor-ratio', max: 1.15 },
         rssLimitMiB: RSS_LIMIT_MIB,
+        vsFloor: true,
       }),
     );
     if (!skipSkopeo) {
-      skopeo.set(f, cell({ id: `cold-skopeo-${f}`, format: f, tool: 'skopeo', scenario: 'cold', command: '' }));
+      skopeo.set(f, cell({ id: `cold-skopeo-${f}`, format: f, tool: 'skopeo', scenario: 'cold', command: '', vsFloor: true }));
     }
   }
   const warm = new Map<ArchiveFormat, Cell>();
@@ -212,53 +227,45 @@ async function main(): Promise<void> {
 
   // ---- cold: a fresh registry per sample, formats interleaved so drift in load hits all alike ----
   for (let run = 1; run <= runs; run++) {
-    await withRegistry(async (reg) => {
-      await sample(floor, `floor run ${run}/${runs}`, async () => {
-        const r = await floorUpload(reg.url, 'bench/floor', 'v1', gzBlobs, {
-          body: await readFile(image.dockerManifest.file, 'utf8'),
-          mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        });
-        const s: Sample = { ok: true, seconds: r.seconds };
-        if (r.digest !== image.dockerManifest.digest) s.note = `floor manifest digest ${r.digest} unexpected`;
-        return s;
+    await sampleInFreshRegistry(floor, `floor run ${run}/${runs}`, async (reg) => {
+      floor.command ||= [
+        '# POST /v2/bench/floor/blobs/uploads/ once per blob (fetch), then all at once:',
+        ...gzBlobs.map((b) => placeholder(quoteCommand('curl', curlPutArgs(b.file, `<location>&digest=${b.digest}`)), reg)),
+        '# then PUT /v2/bench/floor/manifests/v1 (the schema 2 manifest of these blobs)',
+      ].join('\n');
+      const r = await floorUpload(reg.url, 'bench/floor', 'v1', gzBlobs, {
+        body: await readFile(image.dockerManifest.file, 'utf8'),
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       });
-      if (!floor.command) {
-        floor.command = [
-          '# POST /v2/bench/floor/blobs/uploads/ once per blob (fetch), then all at once:',
-          ...gzBlobs.map((b) => placeholder(quoteCommand('curl', curlPutArgs(b.file, `<location>&digest=${b.digest}`)), reg)),
-          '# then PUT /v2/bench/floor/manifests/v1 (the schema 2 manifest of these blobs)',
-        ].join('\n');
-      }
+      const s: Sample = { ok: true, seconds: r.seconds };
+      if (r.digest !== image.dockerManifest.digest) s.note = `floor manifest digest ${r.digest} unexpected`;
+      return s;
     });
 
     for (const f of ARCHIVE_FORMATS) {
       const c = cold.get(f)!;
-      await withRegistry(async (reg) => {
-        const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
-        try {
+      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
+      try {
+        await sampleInFreshRegistry(c, `tarpush ${f} cold run ${run}/${runs}`, async (reg) => {
           const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache']);
           c.command ||= placeholder(quoteCommand('node', argv), reg, cacheDir);
-          await sample(c, `tarpush ${f} cold run ${run}/${runs}`, async () => {
-            const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
-            await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
-            return s;
-          });
-        } finally {
-          await rm(cacheDir, { recursive: true, force: true });
-        }
-      });
+          const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
+          await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
+          return s;
+        });
+      } finally {
+        await rm(cacheDir, { recursive: true, force: true });
+      }
     }
 
     for (const f of skipSkopeo ? [] : ARCHIVE_FORMATS) {
       const c = skopeo.get(f)!;
-      await withRegistry(async (reg) => {
+      await sampleInFreshRegistry(c, `skopeo ${f} cold run ${run}/${runs}`, async (reg) => {
         const argv = ['copy', '--quiet', '--dest-tls-verify=false', archive(f).skopeoSource, `docker://${reg.host}/bench/sk-${f}:v1`];
         c.command ||= placeholder(quoteCommand('skopeo', argv), reg);
-        await sample(c, `skopeo ${f} cold run ${run}/${runs}`, async () => {
-          const s = fromFinished(await runTimed('skopeo', argv, { rss: true, timeoutMs: PUSH_TIMEOUT_MS }));
-          await checkPushed(s, reg, `bench/sk-${f}`, 'v1');
-          return s;
-        });
+        const s = fromFinished(await runTimed('skopeo', argv, { rss: true, timeoutMs: PUSH_TIMEOUT_MS }));
+        await checkPushed(s, reg, `bench/sk-${f}`, 'v1');
+        return s;
       });
     }
   }
@@ -313,6 +320,9 @@ async function main(): Promise<void> {
         }
       }
     });
+  } catch (err) {
+    // Only the registry can throw here (samples catch their own failures): keep what we have.
+    remarks.push(`warm cells stopped early: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }

@@ -32,6 +32,8 @@ export interface Cell {
   rssLimitMiB?: number;
   /** Not a tool measurement (the floor, node -e ''): no RSS promise. */
   reference?: boolean;
+  /** Show the ratio to the floor (cold pushes of the same image only). */
+  vsFloor?: boolean;
 }
 
 export function median(xs: number[]): number {

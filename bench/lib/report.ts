@@ -22,7 +22,7 @@ export function resultsTable(cells: Cell[], floorCellId: string): string {
       c.scenario,
       fmt(m, 3),
       fmt(cellMin(c), 3),
-      m !== undefined && floor !== undefined ? `${(m / floor).toFixed(2)}×` : '—',
+      c.vsFloor && m !== undefined && floor !== undefined ? `${(m / floor).toFixed(2)}×` : '—',
       fmt(cellPeakRss(c), 0),
       targetText(c.target, byId),
       v.met,

@@ -4,6 +4,9 @@ import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 
+const usage = 'catalog <registry> [options]';
+
+// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
 const description = `List the repositories of a registry (GET /v2/_catalog), one per line.
 
 <registry> is host[:port] (a URL such as https://host/ is accepted too). Pagination is
@@ -11,15 +14,16 @@ followed. Many hosted registries (Docker Hub, GHCR, ECR) do not offer the catalo
 to administrators.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('catalog <registry>', argv, io, (y) =>
+  const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
         .parserConfiguration({ 'parse-positional-numbers': false })
-        .usage(`Usage: tarpush catalog <registry> [options]\n\n${description}`)
+        .epilogue(description)
+        .command('$0 <registry>', false)
+        .positional('registry', { type: 'string', demandOption: true, describe: 'host[:port]' })
         .option('json', { type: 'boolean', describe: 'print {"registry": "host", "repositories": [...]}' })
         .option('page-size', { type: 'number', describe: `repositories per request (1-${CATALOG_PAGE_MAX}; default: the registry's)` })
         .check((a) => {
-          if (a._.length !== 1) throw new Error(a._.length === 0 ? 'missing <registry>' : `too many arguments: ${a._.slice(1).join(' ')}`);
           const n = a['page-size'];
           if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > CATALOG_PAGE_MAX)) throw new Error(`--page-size must be an integer from 1 to ${CATALOG_PAGE_MAX}`);
           return true;
@@ -27,7 +31,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ),
   );
   if (!args) return 0;
-  const registry = parseRegistry(String(args._[0]));
+  const registry = parseRegistry(args.registry);
   const catalog = await listCatalog(registry, {
     clientOptions: await clientOptions(args, io),
     ...(args['page-size'] !== undefined ? { pageSize: args['page-size'] } : {}),

@@ -4,29 +4,31 @@ import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 
+const usage = 'delete <reference> [options]';
+
+// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
 const description = `Delete a manifest from a registry; prints the digest deleted.
 
 <reference> is registry/repository:tag or registry/repository@sha256:…. A tag is first
 resolved to its digest and the manifest is deleted by digest (registries refuse deleting
-by tag), so EVERY tag pointing at that manifest disappears with it, not only the one named.
+by tag). Warning: EVERY tag pointing at that manifest disappears with it, not only the
+one named.
 Layers are freed later by the registry's garbage collection. Registries with deletion
 disabled answer UNSUPPORTED (exit 1).`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('delete <reference>', argv, io, (y) =>
+  const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
         .parserConfiguration({ 'parse-positional-numbers': false })
-        .usage(`Usage: tarpush delete <reference> [options]\n\n${description}`)
-        .check((a) => {
-          if (a._.length !== 1) throw new Error(a._.length === 0 ? 'missing <reference>' : `too many arguments: ${a._.slice(1).join(' ')}`);
-          return true;
-        }),
+        .epilogue(description)
+        .command('$0 <reference>', false)
+        .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository:tag or registry/repository@digest' }),
     ),
   );
   if (!args) return 0;
   // No default tag: deleting must name what it deletes (deleteReference refuses otherwise).
-  const ref = parseReference(String(args._[0]));
+  const ref = parseReference(args.reference);
   const result = await deleteReference(ref, { clientOptions: await clientOptions(args, io) });
   io.stdout.write(`${result.digest}\n`);
   return 0;

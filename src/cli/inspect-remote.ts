@@ -60,24 +60,25 @@ export async function inspectRemote(refText: string, opts: InspectRemoteOptions,
   return 0;
 }
 
-const description = `Describe an image in a registry: manifest, config, layers and their diff_ids,
-one block per platform of a multi-platform image. No layer is downloaded.`;
+const usage = 'inspect <reference> [options]';
+
+// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
+const description = `Describe an image in a registry: manifest, config, layers and their diff_ids, one block
+per platform of a multi-platform image. No layer is downloaded.`;
 
 /** A registry-only inspect verb (the main inspect dispatches archives and references). */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('inspect <reference>', argv, io, (y) =>
+  const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
         .parserConfiguration({ 'parse-positional-numbers': false })
-        .usage(`Usage: tarpush inspect <reference> [options]\n\n${description}`)
-        .option('json', { type: 'boolean', describe: 'print {"images": [...]} as JSON' })
-        .option('platform', { type: 'string', describe: 'only this platform of a multi-platform image: os/arch[/variant]' })
-        .check((a) => {
-          if (a._.length !== 1) throw new Error(a._.length === 0 ? 'missing <reference>' : `too many arguments: ${a._.slice(1).join(' ')}`);
-          return true;
-        }),
+        .epilogue(description)
+        .command('$0 <reference>', false)
+        .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest]' })
+        .option('json', { type: 'boolean', describe: 'print {"reference": ..., "images": [...]} as JSON' })
+        .option('platform', { type: 'string', describe: 'only this platform of a multi-platform image: os/arch[/variant]' }),
     ),
   );
   if (!args) return 0;
-  return inspectRemote(String(args._[0]), args, io);
+  return inspectRemote(args.reference, args, io);
 }

@@ -80,8 +80,12 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
   }
 }
 
+/** yargs-parser turns a lone `-` positional into '' (or true), so it is carried through under another name. */
+const STDIN_ARG = '\u0000stdin';
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb<InspectArgs>('inspect <archive>', argv, io, (y) =>
+  const mapped = argv.map((a, i) => (a === '-' && argv[i - 1] !== '--image' ? STDIN_ARG : a));
+  const args = await parseVerb<InspectArgs>('inspect <archive>', mapped, io, (y) =>
     y
       .command('$0 <source>', 'describe the images in an archive (file, OCI layout directory, or - for stdin)')
       .positional('source', { type: 'string', demandOption: true, describe: 'archive path, OCI layout directory, or - (stdin)' })
@@ -90,5 +94,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       .option('image', { type: 'string', describe: 'only this image: repo tag, OCI ref name, digest, or position (0, 1, …)' }),
   );
   if (!args) return ExitCode.ok;
-  return inspectArchive(args.source, { json: args.json, verify: args.verify, ...(args.image !== undefined ? { image: args.image } : {}) }, io);
+  const source = args.source === STDIN_ARG ? '-' : args.source;
+  return inspectArchive(source, { json: args.json, verify: args.verify, ...(args.image !== undefined ? { image: args.image } : {}) }, io);
 }

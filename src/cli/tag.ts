@@ -5,6 +5,9 @@ import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 
+const usage = 'tag <reference> <tag>... [options]';
+
+// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
 const description = `Add tags to a manifest that is already in a registry, in the same repository.
 
 The manifest <reference> names is read as stored and written again, byte for byte, under
@@ -13,32 +16,33 @@ registry/repository:tag@sha256:… for every tag written. Existing tags of those
 moved.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('tag <reference> <tag>...', argv, io, (y) =>
+  const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
         .parserConfiguration({ 'parse-positional-numbers': false })
-        .usage(`Usage: tarpush tag <reference> <tag>... [options]\n\n${description}`)
+        .epilogue(description)
+        .command('$0 <reference> <tags..>', false)
+        .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest] of the manifest' })
+        .positional('tags', { type: 'string', array: true, demandOption: true, describe: 'tags to add (just the tag: v2, latest)' })
         .option('jobs', { alias: 'j', type: 'number', default: 4, describe: 'tags written at once' })
         .check((a) => {
-          if (a._.length === 0) throw new Error('missing <reference> and <tag>');
-          if (a._.length === 1) throw new Error('missing <tag>: name at least one tag to add');
           if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a positive integer');
           return true;
         }),
     ),
   );
   if (!args) return 0;
-  const [source, ...tags] = args._.map(String) as [string, ...string[]];
-  const ref = parseReference(source, { defaultTag: 'latest' });
+  const ref = parseReference(args.reference, { defaultTag: 'latest' });
+  const tags = args.tags.map(String);
   for (const tag of tags) withTag(ref, tag); // bad tags are usage errors before any request
   const result = await addTags(ref, tags, { clientOptions: await clientOptions(args, io), concurrency: args.jobs });
   for (const t of result.tagged) io.stdout.write(`${t.reference}\n`);
   if (result.failed.length > 0) {
-    const first = result.failed[0]!.error;
+    // The first failure is reported (and sets the exit status) by the caller; the others here.
     for (const f of result.failed.slice(1)) {
-      io.stderr.write(`tarpush: tag ${f.tag} failed: ${f.error instanceof TarpushError ? f.error.toLine() : String(f.error)}\n`);
+      io.stderr.write(`tarpush: tag ${f.tag}: ${f.error instanceof TarpushError ? f.error.toLine() : String(f.error)}\n`);
     }
-    throw first;
+    throw result.failed[0]!.error;
   }
   return 0;
 }

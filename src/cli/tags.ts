@@ -4,28 +4,29 @@ import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 
+const usage = 'tags <repository> [options]';
+
+// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
 const description = `List the tags of a repository, one per line.
 
 <repository> is registry/repository, without tag or digest. Tags are printed in the
-order the registry lists them (as skopeo list-tags does): not sorted — pipe through
-sort if you need an order. Pagination is followed. A repository without tags prints
-nothing ("tags": [] with --json).`;
+order the registry lists them (as skopeo list-tags does): not sorted, pipe through sort
+if you need an order. Pagination is followed. A repository without tags prints nothing
+("tags": [] with --json).`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('tags <repository>', argv, io, (y) =>
+  const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
         .parserConfiguration({ 'parse-positional-numbers': false })
-        .usage(`Usage: tarpush tags <repository> [options]\n\n${description}`)
-        .option('json', { type: 'boolean', describe: 'print {"name": "registry/repository", "tags": [...]}' })
-        .check((a) => {
-          if (a._.length !== 1) throw new Error(a._.length === 0 ? 'missing <repository>' : `too many arguments: ${a._.slice(1).join(' ')}`);
-          return true;
-        }),
+        .epilogue(description)
+        .command('$0 <repository>', false)
+        .positional('repository', { type: 'string', demandOption: true, describe: 'registry/repository' })
+        .option('json', { type: 'boolean', describe: 'print {"name": "registry/repository", "tags": [...]}' }),
     ),
   );
   if (!args) return 0;
-  const repo = parseRepository(String(args._[0]));
+  const repo = parseRepository(args.repository);
   const list = await listTags(repo, { clientOptions: await clientOptions(args, io) });
   if (args.json) io.stdout.write(`${JSON.stringify(list)}\n`);
   else if (list.tags.length > 0) io.stdout.write(`${list.tags.join('\n')}\n`);

@@ -248,7 +248,10 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
         if (!isTransientNetworkError(err)) throw err;
         await failed(err as Error, (err as Error).message);
         const stored = await session.stored();
-        if (stored === undefined || stored > source.size) break; // session lost: start over
+        if (stored === undefined || stored > source.size) {
+          opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost after a connection failure' });
+          break;
+        }
         offset = stored;
         resumed = true;
         opts.log({ type: 'resume', digest, offset, reason: 'connection failed mid-upload' });
@@ -276,7 +279,10 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
       if (step.outcome === 'too-large') shrinkAfterRefusal(repo, session, step.sent, digest);
       else await failed(error, `status ${step.resp.status}`);
       const stored = await session.stored();
-      if (stored === undefined || stored > source.size) break;
+      if (stored === undefined || stored > source.size) {
+        opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost' });
+        break;
+      }
       if (stored !== offset) resumed = true;
       offset = stored;
     }

@@ -10,7 +10,8 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { listenOnFreePort } from './free-port.js';
 import { Upstream } from './proxy-upstream.js';
-import type { RecordedRequest } from './proxy-types.js';
+import type { FaultProxyHandle, RecordedRequest } from './proxy-types.js';
+import type { RegistryHandle } from './registry.js';
 
 interface Ticket {
   name: string;
@@ -66,14 +67,10 @@ async function listenPreferring127002(server: http.Server): Promise<string> {
   }
 }
 
-export async function startBlobRedirectTarget(
-  registry: { url: string; caFile?: string | undefined } | object,
-): Promise<BlobRedirectTarget> {
+export async function startBlobRedirectTarget(registry: RegistryHandle | FaultProxyHandle): Promise<BlobRedirectTarget> {
   const source: BlobSourceInfo | undefined =
     proxyTargets.get(registry) ??
-    ('url' in registry && 'mode' in registry
-      ? { url: String(registry.url), ...(registry.caFile ? { caFile: String(registry.caFile) } : {}) }
-      : undefined);
+    ('mode' in registry ? { url: registry.url, ...(registry.caFile ? { caFile: registry.caFile } : {}) } : undefined);
   if (!source) throw new Error('startBlobRedirectTarget: pass a RegistryHandle or a FaultProxyHandle');
   const upstream = new Upstream(source);
   const requests: RecordedRequest[] = [];
@@ -127,6 +124,9 @@ export async function startBlobRedirectTarget(
         for (const name of RELAYED_HEADERS) if (up.headers[name] !== undefined) out[name] = up.headers[name];
         res.writeHead(up.statusCode ?? 502, out);
         up.pipe(res);
+        res.on('close', () => {
+          if (!up.complete) up.destroy();
+        });
       },
       (err: Error) => reply(502, `<Error><Code>BadGateway</Code><Message>${err.message}</Message></Error>`),
     );

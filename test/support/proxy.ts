@@ -238,7 +238,8 @@ export async function startFaultProxy(
     learnChallenge(up);
     const ok = (up.statusCode ?? 0) >= 200 && (up.statusCode ?? 0) < 300;
     for (const armed of armedRules) {
-      if (armed.rule.kind !== 'min-chunk' || !ruleMatches(armed.rule, ctx)) continue;
+      // Sessions are tracked whatever `match` says; `match` only limits which requests are refused.
+      if (armed.rule.kind !== 'min-chunk') continue;
       if (ctx.endpoint.kind === 'upload-session' && ok) {
         if (ctx.method === 'PATCH') armed.lastChunk.set(ctx.pathname, bodyBytes);
         else if (ctx.method === 'PUT' || ctx.method === 'DELETE') armed.lastChunk.delete(ctx.pathname);
@@ -247,6 +248,15 @@ export async function startFaultProxy(
         headers['oci-chunk-min-length'] = String(armed.rule.bytes);
       }
     }
+  };
+
+  /** Writes the upstream answer's head (status optionally replaced) and streams its body. */
+  const relay = (up: http.IncomingMessage, res: http.ServerResponse, headers: http.OutgoingHttpHeaders, status = up.statusCode ?? 502) => {
+    res.writeHead(status, headers);
+    up.pipe(res);
+    res.on('close', () => {
+      if (!up.complete) up.destroy(); // the client went away: do not keep the upstream socket busy
+    });
   };
 
   const failUpstream = (res: http.ServerResponse, err: Error) => {
@@ -287,8 +297,7 @@ export async function startFaultProxy(
     }
     const headers = upstream.clientHeaders(up.headers, proxyOrigin);
     observe(ctx, up, record.bodyBytes, headers);
-    res.writeHead(mapStatus(up.statusCode ?? 502), headers);
-    up.pipe(res);
+    relay(up, res, headers, mapStatus(up.statusCode ?? 502));
   };
 
   const resetAfter = async (
@@ -402,8 +411,7 @@ export async function startFaultProxy(
     const location = start.headers.location;
     if (start.statusCode !== 202 || typeof location !== 'string') {
       await drain(body);
-      res.writeHead(start.statusCode ?? 502, upstream.clientHeaders(start.headers, proxyOrigin));
-      start.pipe(res);
+      relay(start, res, upstream.clientHeaders(start.headers, proxyOrigin));
       return;
     }
     start.resume();
@@ -418,8 +426,7 @@ export async function startFaultProxy(
     try {
       const up = await response;
       learnChallenge(up);
-      res.writeHead(up.statusCode ?? 502, upstream.clientHeaders(up.headers, proxyOrigin));
-      up.pipe(res);
+      relay(up, res, upstream.clientHeaders(up.headers, proxyOrigin));
     } catch (err) {
       failUpstream(res, err as Error);
     }
@@ -437,8 +444,7 @@ export async function startFaultProxy(
       const up = await upstream.send({ method: 'POST', path: `${ctx.pathname}${search ? `?${search}` : ''}`, headers }).response;
       const out = upstream.clientHeaders(up.headers, proxyOrigin);
       observe(ctx, up, 0, out);
-      res.writeHead(up.statusCode ?? 502, out);
-      up.pipe(res);
+      relay(up, res, out);
     } catch (err) {
       failUpstream(res, err as Error);
     }
@@ -490,8 +496,7 @@ export async function startFaultProxy(
       const up = await response;
       const headers = upstream.clientHeaders(up.headers, proxyOrigin);
       observe(ctx, up, record.bodyBytes, headers);
-      res.writeHead(up.statusCode ?? 502, headers);
-      up.pipe(res);
+      relay(up, res, headers);
     } catch (err) {
       failUpstream(res, err as Error);
     }
@@ -537,9 +542,12 @@ export async function startFaultProxy(
       bodyBytes: 0,
     };
     requests.push(record);
-    res.on('close', () => {
-      if (res.headersSent) record.status = res.statusCode;
-    });
+    // Record the status when the head is written, so it is set before the client can see it.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, statusCode: number, ...rest: unknown[]) {
+      record.status = statusCode;
+      return (writeHead as (...args: unknown[]) => http.ServerResponse).call(this, statusCode, ...rest);
+    } as typeof res.writeHead;
     // Count the body on its way through without consuming it early.
     const body = new PassThrough();
     req.on('data', (chunk: Buffer) => {

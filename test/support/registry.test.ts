@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -169,4 +170,36 @@ test('stop() ends the registry process and removes its files', async () => {
   assert.equal(existsSync(root), false);
   await assert.rejects(plainFetch()(`${reg.url}/v2/`));
   await assert.rejects(plainFetch()(reg.tokenServer!.realm));
+});
+
+test('a registry does not outlive its test process, even one killed with SIGKILL', async () => {
+  const registryModule = new URL('./registry.js', import.meta.url).href;
+  const script = `const m = await import(${JSON.stringify(registryModule)});
+const r = await m.startRegistry();
+console.log(JSON.stringify({ url: r.url, dataDir: r.dataDir }));
+setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) resolve(text.split('\n')[0]!);
+    });
+    child.once('exit', () => reject(new Error('child exited early')));
+  });
+  const { url, dataDir } = JSON.parse(line) as { url: string; dataDir: string };
+  try {
+    assert.equal((await plainFetch()(`${url}/v2/`)).status, 200);
+    child.kill('SIGKILL');
+    const t0 = Date.now();
+    let alive = true;
+    while (alive && Date.now() - t0 < 3000) {
+      alive = await plainFetch()(`${url}/v2/`).then(() => true, () => false);
+      if (alive) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(alive, false, 'the registry still answers after its parent was killed');
+  } finally {
+    child.kill('SIGKILL');
+    await rm(path.dirname(dataDir), { recursive: true, force: true });
+  }
 });
