@@ -82,38 +82,43 @@ export function targetText(t: Target | undefined, cells: Map<string, Cell>): str
   }
 }
 
-/** 'yes' / 'NO' / '?' (reference missing) / 'FAILED' for a cell, with the reason when not met. */
+/** 'yes' / 'NO' / '?' (reference missing) / 'FAILED' for a cell, with every reason it is not met. */
 export function verdict(c: Cell, cells: Map<string, Cell>, floorSeconds: number | undefined): { met: string; why?: string } {
   const failed = c.samples.filter((s) => !s.ok);
   if (c.samples.length === 0) return { met: 'not run' };
   if (failed.length) return { met: 'FAILED', why: `${failed.length}/${c.samples.length} runs failed: ${failed[0]!.note ?? ''}` };
   const m = cellMedian(c)!;
+  const reasons: string[] = [];
   const rss = cellPeakRss(c);
   if (c.rssLimitMiB !== undefined && rss !== undefined && rss > c.rssLimitMiB) {
-    return { met: 'NO', why: `peak RSS ${rss.toFixed(0)} MiB > ${c.rssLimitMiB} MiB` };
+    reasons.push(`peak RSS ${rss.toFixed(0)} MiB > ${c.rssLimitMiB} MiB`);
   }
   const t = c.target;
-  if (!t) return { met: c.rssLimitMiB !== undefined ? 'yes' : '' };
-  let ref: number | undefined;
-  let ok: boolean;
-  switch (t.kind) {
-    case 'floor-ratio':
-      ref = floorSeconds;
-      ok = ref !== undefined && m <= t.max * ref;
-      break;
-    case 'seconds':
-      ref = t.max;
-      ok = m <= t.max;
-      break;
-    case 'faster-than':
-      ref = cellMedian(cells.get(t.cellId));
-      ok = ref !== undefined && m < ref;
-      break;
-    case 'ratio-to':
-      ref = cellMedian(cells.get(t.cellId));
-      ok = ref !== undefined && m <= t.max * ref;
-      break;
+  let limit: number | undefined; // the median must stay at or under (or, faster-than, under) this
+  let missing = false;
+  if (t) {
+    switch (t.kind) {
+      case 'floor-ratio':
+        limit = floorSeconds === undefined ? undefined : t.max * floorSeconds;
+        break;
+      case 'seconds':
+        limit = t.max;
+        break;
+      case 'faster-than':
+        limit = cellMedian(cells.get(t.cellId));
+        break;
+      case 'ratio-to': {
+        const ref = cellMedian(cells.get(t.cellId));
+        limit = ref === undefined ? undefined : t.max * ref;
+        break;
+      }
+    }
+    if (limit === undefined) missing = true;
+    else if (t.kind === 'faster-than' ? m >= limit : m > limit) {
+      reasons.push(`median ${m.toFixed(3)} s, target ${targetText(t, cells)} = ${limit.toFixed(3)} s`);
+    }
   }
-  if (ref === undefined) return { met: '?', why: 'reference not measured' };
-  return { met: ok ? 'yes' : 'NO' };
+  if (reasons.length) return { met: 'NO', why: reasons.join('; ') };
+  if (missing) return { met: '?', why: 'reference not measured' };
+  return { met: t || c.rssLimitMiB !== undefined ? 'yes' : '' };
 }

@@ -1,5 +1,5 @@
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { TarpushError } from '../errors.js';
 import { fileRangeSource } from '../image/sources.js';
 import type { ByteSource } from '../image/types.js';
@@ -65,8 +65,13 @@ export function tarFiles(index: TarIndex): ArchiveFiles {
   };
 }
 
+/**
+ * An OCI layout directory. Symlinks inside it are followed only while they stay inside the
+ * directory: as for links in a tar, a blob that resolves elsewhere is ARCHIVE_ENTRY_UNSAFE.
+ */
 export function dirFiles(root: string): ArchiveFiles {
   const label = root;
+  let realRoot: Promise<string> | undefined;
   const pathOf = (name: string): string => {
     const n = normaliseEntryName(name);
     if (n === undefined) {
@@ -74,19 +79,29 @@ export function dirFiles(root: string): ArchiveFiles {
     }
     return join(root, n);
   };
+  /** The entry's real path and stat, or undefined when nothing is there. */
   const statOf = async (name: string) => {
+    const p = pathOf(name);
     try {
-      return await stat(pathOf(name));
+      const rootPath = await (realRoot ??= realpath(root));
+      const real = await realpath(p);
+      if (real !== rootPath && !real.startsWith(rootPath.endsWith(sep) ? rootPath : rootPath + sep)) {
+        throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${name}" resolves to ${real}, outside the layout directory`, {
+          file: label,
+          entry: name,
+        });
+      }
+      return { real, st: await stat(real) };
     } catch (err) {
+      if (err instanceof TarpushError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${pathOf(name)}: ${(err as Error).message}`, { file: label, entry: name }, { cause: err });
+      throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${p}: ${(err as Error).message}`, { file: label, entry: name }, { cause: err });
     }
   };
   const find = async (name: string): Promise<FileRegion | undefined> => {
-    const st = await statOf(name);
-    if (!st?.isFile()) return undefined;
-    const file = pathOf(name);
-    return { name, file, offset: 0, size: st.size, location: file };
+    const found = await statOf(name);
+    if (!found?.st.isFile()) return undefined;
+    return { name, file: found.real, offset: 0, size: found.st.size, location: pathOf(name) };
   };
   return {
     label,
@@ -94,8 +109,8 @@ export function dirFiles(root: string): ArchiveFiles {
     async require(name, what) {
       const r = await find(name);
       if (r) return r;
-      const st = await statOf(name);
-      throw missing(label, name, what, st ? 'is not a regular file' : 'is missing');
+      const found = await statOf(name);
+      throw missing(label, name, what, found ? 'is not a regular file' : 'is missing');
     },
     async exists(name) {
       return (await statOf(name)) !== undefined;

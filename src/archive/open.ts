@@ -60,6 +60,9 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
 }
 
 async function fromStream(path: string, label: string, input: Readable, opts: OpenArchiveOptions): Promise<Archive> {
+  if ((input as Readable & { isTTY?: boolean }).isTTY) {
+    throw new TarpushError('USAGE', 'refusing to read an archive from a terminal: pipe one into stdin or give a path', { file: label });
+  }
   const spooled: Spooled = await spool(input, {
     label,
     ...(opts.tmpDir !== undefined ? { tmpDir: opts.tmpDir } : {}),

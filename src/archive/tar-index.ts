@@ -135,7 +135,9 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
   while (pos < fileSize) {
     const block = await r.read(pos, BLOCK);
     if (block.length < BLOCK) {
-      if (pos === 0) throw new TarpushError('ARCHIVE_NOT_TAR', `${label} is not a tar archive (shorter than one header)`, { file: label });
+      // A partial first block with the ustar magic is a tar cut short, anything else is not a tar.
+      const magic = block.length >= 262 && block.toString('latin1', 257, 262) === 'ustar';
+      if (pos === 0 && !magic) throw new TarpushError('ARCHIVE_NOT_TAR', `${label} is not a tar archive (shorter than one header)`, { file: label });
       throw new TarpushError('ARCHIVE_TRUNCATED', `${label} is truncated: header ${where(pos)} is cut short`, {
         file: label,
         entry: previous,
@@ -170,7 +172,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
           entry: previous,
         });
       }
-      if (dataStart + h.size > fileSize) throw truncated(label, `extended header ${where(pos)}`, fileSize);
+      if (dataStart + paddedSize(h.size) > fileSize) throw truncated(label, `extended header ${where(pos)}`, fileSize);
       const data = Buffer.from(await r.read(dataStart, h.size));
       if (h.kind === 'gnu-longname' || h.kind === 'gnu-longlink') {
         const end = data.indexOf(0);
@@ -197,7 +199,8 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
     longName = undefined;
     longLink = undefined;
 
-    if (dataStart + size > fileSize) throw truncated(label, rawName, fileSize);
+    // The padding to the next block must be there too (as Go's archive/tar and GNU tar require).
+    if (dataStart + paddedSize(size) > fileSize) throw truncated(label, rawName, fileSize);
 
     const name = normaliseEntryName(rawName);
     const type = typeOf(h.kind);

@@ -1,5 +1,5 @@
 import { parseRegistry } from '../reference/index.js';
-import { CATALOG_PAGE_MAX, listCatalog } from '../remote/index.js';
+import { CATALOG_PAGE_MAX } from '../remote/list-catalog.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -17,7 +17,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <registry>', false)
         .positional('registry', { type: 'string', demandOption: true, describe: 'host[:port]' })
@@ -32,6 +31,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   if (!args) return 0;
   const registry = parseRegistry(args.registry);
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { listCatalog } = await import('../remote/list-catalog.js');
   const catalog = await listCatalog(registry, {
     clientOptions: await clientOptions(args, io),
     ...(args['page-size'] !== undefined ? { pageSize: args['page-size'] } : {}),

@@ -1,5 +1,4 @@
 import { parseReference } from '../reference/index.js';
-import { deleteReference } from '../remote/index.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -20,7 +19,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <reference>', false)
         .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository:tag or registry/repository@digest' }),
@@ -29,6 +27,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (!args) return 0;
   // No default tag: deleting must name what it deletes (deleteReference refuses otherwise).
   const ref = parseReference(args.reference);
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { deleteReference } = await import('../remote/delete-ref.js');
   const result = await deleteReference(ref, { clientOptions: await clientOptions(args, io) });
   io.stdout.write(`${result.digest}\n`);
   return 0;

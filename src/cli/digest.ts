@@ -1,5 +1,4 @@
 import { parseReference } from '../reference/index.js';
-import { resolveDigest } from '../remote/index.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -17,7 +16,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <reference>', false)
         .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest]' })
@@ -26,6 +24,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   if (!args) return 0;
   const ref = parseReference(args.reference, { defaultTag: 'latest' });
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { resolveDigest } = await import('../remote/resolve-digest.js');
   const digest = await resolveDigest(ref, {
     clientOptions: await clientOptions(args, io),
     ...(args.platform !== undefined ? { platform: args.platform } : {}),

@@ -1,7 +1,7 @@
 import { TarpushError } from '../errors.js';
 import type { ImageDescription } from '../image/describe.js';
 import { formatReference, parseReference } from '../reference/index.js';
-import { describeRemote, platformText } from '../remote/index.js';
+import { platformText } from '../remote/index.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
@@ -51,6 +51,8 @@ export async function inspectRemote(refText: string, opts: InspectRemoteOptions,
   const ref = parseReference(refText, { defaultTag: 'latest' });
   const platforms = opts.platform === undefined ? [] : typeof opts.platform === 'string' ? [opts.platform] : [...opts.platform];
   if (platforms.length > 1) throw new TarpushError('USAGE', `inspect of a registry reference takes one --platform, got ${platforms.join(', ')}`);
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { describeRemote } = await import('../remote/describe-remote.js');
   const images = await describeRemote(ref, {
     clientOptions: await clientOptions(opts, io),
     ...(platforms[0] !== undefined ? { platform: platforms[0] } : {}),
@@ -71,7 +73,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <reference>', false)
         .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest]' })

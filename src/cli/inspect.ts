@@ -1,7 +1,7 @@
 import { ExitCode } from '../errors.js';
 import { openArchive } from '../archive/open.js';
 import { selectImages } from '../archive/select.js';
-import { describe, type ImageDescription } from '../image/describe.js';
+import { describeImages, type ImageDescription } from '../image/describe.js';
 import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
@@ -26,8 +26,9 @@ export interface InspectOptions {
 }
 
 interface Described {
-  images: (ImageDescription & { verified?: boolean })[];
   format: string;
+  /** `position`: the image's place in the archive (what --image N selects). */
+  images: (ImageDescription & { position: number; verified?: boolean })[];
 }
 
 function formatSize(n: number): string {
@@ -48,7 +49,7 @@ function printHuman(io: CliIO, out: Described): void {
   const lines: string[] = [];
   out.images.forEach((d, i) => {
     if (i > 0) lines.push('');
-    lines.push(`image ${i}: ${d.repoTags.length > 0 ? d.repoTags.join(', ') : '(untagged)'}${d.refName !== undefined ? ` [ref ${d.refName}]` : ''}`);
+    lines.push(`image ${d.position}: ${d.repoTags.length > 0 ? d.repoTags.join(', ') : '(untagged)'}${d.refName !== undefined ? ` [ref ${d.refName}]` : ''}`);
     lines.push(`  platform: ${platformText(d)}`);
     if (d.index) lines.push(`  index:    ${d.index.digest}`);
     lines.push(`  manifest: ${d.digest} (${d.mediaType})`);
@@ -69,7 +70,7 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
     for (const im of chosen) {
       if (opts.verify) await verifyImage(im.root);
       const names = { repoTags: im.repoTags, ...(im.refName !== undefined ? { refName: im.refName } : {}) };
-      for (const d of describe(im.root, names)) out.images.push(opts.verify ? { ...d, verified: true } : d);
+      for (const d of describeImages(im.root, names)) out.images.push({ ...d, position: im.index, ...(opts.verify ? { verified: true } : {}) });
     }
     if (opts.json) io.stdout.write(`${JSON.stringify(out)}\n`);
     else printHuman(io, out);

@@ -20,7 +20,9 @@ export async function parseVerb<T>(
       .help('help')
       .alias('help', 'h')
       .version(false)
-      .strict()
+      .strictOptions()
+      // Tags such as 1.0 or 010 must stay strings.
+      .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': true })
       .exitProcess(false)
       .wrap(Math.min(100, io.stdout.columns ?? 100)),
   ).fail((msg, err) => {

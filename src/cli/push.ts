@@ -1,3 +1,4 @@
+import { TarpushError } from '../errors.js';
 import { publishDefaults, type CompressionOption, type FormatOption } from '../publish/options.js';
 import type { PublishResult } from '../publish/publish.js';
 import type { CliIO } from './io.js';
@@ -17,7 +18,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb('push <source> [destination]', argv, io, (y) =>
     withRegistryFlags(
       y
-        .usage(`Usage: tarpush push <source> [destination] [options]\n\n${description}`)
+        .usage('Usage: tarpush push <source> [destination] [options]')
+        // The description goes in the epilogue: yargs 17 wraps a multi-line usage as one run.
+        .epilogue(description)
         .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'add a tag in every destination repository (repeatable)' })
         .option('destination', { alias: 'd', type: 'string', array: true, default: [] as string[], describe: 'publish to this reference too (repeatable, any registry)' })
         .option('image', { type: 'string', describe: 'pick one image of a multi-image archive: RepoTag, ref name or index' })
@@ -33,19 +36,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         .option('digest-file', { type: 'string', describe: 'write the manifest digest to this file' })
         .option('image-name-with-digest-file', { type: 'string', describe: 'write repo@digest (one per destination) to this file' })
         .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write repo:tag@digest (one per tag) to this file' })
-        .option('no-cache', { type: 'boolean', describe: 'do not read or write the digest cache' })
+        .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache ($XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
         .check((a) => {
           const level = a['compression-level'];
           if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error('--compression-level must be 1..9');
           if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a positive integer');
           if (a.all && a.image) throw new Error('--all and --image cannot be combined');
-          if (a._.length < 1) throw new Error('missing <source> (an archive path, an OCI layout directory, or -)');
-          if (a._.length > 2) throw new Error(`too many arguments: ${a._.slice(2).join(' ')}`);
           return true;
         }),
     ),
   );
   if (!args) return 0;
+  if (args._.length < 1) throw new TarpushError('USAGE', 'missing <source> (an archive path, an OCI layout directory, or -); see tarpush push --help');
+  if (args._.length > 2) throw new TarpushError('USAGE', `too many arguments: ${args._.slice(2).join(' ')}`);
   const [source, positional] = args._.map(String) as [string, string | undefined];
   const client = await clientOptions(args, io, { stdinTaken: source === '-' });
   const destinations = [...(positional ? [positional] : []), ...args.destination];
@@ -68,7 +71,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       compressionLevel: args['compression-level'],
       jobs: args.jobs,
       client,
-      cache: args['no-cache'] ? false : undefined,
+      cache: args.cache ? undefined : false,
       stdin: io.stdin,
       onEvent: progress.listener,
     });

@@ -1,6 +1,5 @@
 import { TarpushError } from '../errors.js';
 import { parseReference, withTag } from '../reference/index.js';
-import { addTags } from '../remote/index.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -19,7 +18,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <reference> <tags..>', false)
         .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest] of the manifest' })
@@ -35,6 +33,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const ref = parseReference(args.reference, { defaultTag: 'latest' });
   const tags = args.tags.map(String);
   for (const tag of tags) withTag(ref, tag); // bad tags are usage errors before any request
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { addTags } = await import('../remote/add-tags.js');
   const result = await addTags(ref, tags, { clientOptions: await clientOptions(args, io), concurrency: args.jobs });
   for (const t of result.tagged) io.stdout.write(`${t.reference}\n`);
   if (result.failed.length > 0) {

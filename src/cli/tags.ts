@@ -1,5 +1,4 @@
 import { parseRepository } from '../reference/index.js';
-import { listTags } from '../remote/index.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -18,7 +17,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb(usage, argv, io, (y) =>
     withRegistryFlags(
       y
-        .parserConfiguration({ 'parse-positional-numbers': false })
         .epilogue(description)
         .command('$0 <repository>', false)
         .positional('repository', { type: 'string', demandOption: true, describe: 'registry/repository' })
@@ -27,6 +25,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   if (!args) return 0;
   const repo = parseRepository(args.repository);
+  // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
+  const { listTags } = await import('../remote/list-tags.js');
   const list = await listTags(repo, { clientOptions: await clientOptions(args, io) });
   if (args.json) io.stdout.write(`${JSON.stringify(list)}\n`);
   else if (list.tags.length > 0) io.stdout.write(`${list.tags.join('\n')}\n`);

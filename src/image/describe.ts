@@ -51,7 +51,7 @@ export function describeImage(image: Image, names: DescribeNames): ImageDescript
  * image, each naming the index it belongs to (the outermost one, whose digest is what a
  * tag would point at). Nested indexes are walked depth first, in index order.
  */
-export function describe(item: Image | ImageIndex, names: DescribeNames): ImageDescription[] {
+export function describeImages(item: Image | ImageIndex, names: DescribeNames): ImageDescription[] {
   if (item.kind === 'image') return [describeImage(item, names)];
   const top = { digest: item.digest, mediaType: item.mediaType };
   const out: ImageDescription[] = [];

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import { TarpushError } from '../errors.js';
@@ -37,12 +37,17 @@ const MAX_IN_FLIGHT = 16 * 1024 * 1024;
 
 interface PoolWorker {
   worker: Worker;
+  /** Jobs assigned (for load balancing). */
   active: number;
+  /** Jobs with work the worker still owes us (chunks in flight, or ended and awaiting the digest). */
+  busy: number;
 }
 
 interface JobState {
   owner: PoolWorker;
   inFlight: number;
+  ended: boolean;
+  busy: boolean;
   drained: (() => void) | undefined;
   resolve: (r: { digest: Digest; size: number }) => void;
   reject: (e: Error) => void;
@@ -59,7 +64,6 @@ class DiffIdPool {
     let owner = this.workers.reduce<PoolWorker | undefined>((best, w) => (!best || w.active < best.active ? w : best), undefined);
     if (!owner || (owner.active > 0 && this.workers.length < this.size)) owner = this.spawn();
     owner.active++;
-    owner.worker.ref(); // a job in progress keeps the process alive; idle workers do not
     const id = this.nextId++;
     let resolve!: JobState['resolve'];
     let reject!: JobState['reject'];
@@ -68,7 +72,7 @@ class DiffIdPool {
       reject = rej;
     });
     result.catch(() => {}); // observed through finish(); never an unhandled rejection
-    this.jobs.set(id, { owner, inFlight: 0, drained: undefined, resolve, reject });
+    this.jobs.set(id, { owner, inFlight: 0, ended: false, busy: false, drained: undefined, resolve, reject });
     this.send(owner, { op: 'start', id });
     return new DiffIdJob(this, id, result);
   }
@@ -80,6 +84,7 @@ class DiffIdPool {
     // A copy: the caller's buffer goes on to the upload and may be pooled or reused.
     const copy = new Uint8Array(chunk);
     job.inFlight += copy.byteLength;
+    this.setBusy(job, true);
     job.owner.worker.postMessage({ op: 'data', id, chunk: copy } satisfies ToWorker, [copy.buffer]);
     if (job.inFlight < MAX_IN_FLIGHT) return undefined;
     return new Promise((res) => {
@@ -89,7 +94,10 @@ class DiffIdPool {
 
   end(id: number): void {
     const job = this.jobs.get(id);
-    if (job) this.send(job.owner, { op: 'end', id });
+    if (!job) return;
+    job.ended = true;
+    this.setBusy(job, true);
+    this.send(job.owner, { op: 'end', id });
   }
 
   cancel(id: number): void {
@@ -116,15 +124,27 @@ class DiffIdPool {
     w.worker.postMessage(m);
   }
 
+  /**
+   * A worker keeps the process alive only while it owes a result: a job whose reader
+   * stopped reading (but was never destroyed) must not hold the process open.
+   */
+  private setBusy(job: JobState, busy: boolean): void {
+    if (job.busy === busy) return;
+    job.busy = busy;
+    job.owner.busy += busy ? 1 : -1;
+    if (job.owner.busy === 0) job.owner.worker.unref();
+    else if (busy && job.owner.busy === 1) job.owner.worker.ref();
+  }
+
   private settle(id: number, job: JobState): void {
     this.jobs.delete(id);
+    this.setBusy(job, false);
     job.owner.active--;
-    if (job.owner.active === 0) job.owner.worker.unref();
   }
 
   private spawn(): PoolWorker {
     const worker = new Worker(new URL('./verify-worker.js', import.meta.url));
-    const pw: PoolWorker = { worker, active: 0 };
+    const pw: PoolWorker = { worker, active: 0, busy: 0 };
     worker.unref();
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     const fail = (err: Error) => {
@@ -148,6 +168,7 @@ class DiffIdPool {
     if (!job) return;
     if (m.op === 'ack') {
       job.inFlight -= m.bytes;
+      if (job.inFlight === 0 && !job.ended) this.setBusy(job, false);
       if (job.drained && job.inFlight < MAX_IN_FLIGHT / 2) {
         const d = job.drained;
         job.drained = undefined;
@@ -281,6 +302,23 @@ class LayerChecker extends Transform {
 }
 
 /**
+ * Check a full read (bytes 0..size) of a layer that the caller opened itself: the returned
+ * stream passes the bytes through, and errors (as `verified` rejects) on a mismatch.
+ */
+export function verifyingStream(layer: Layer, full: Readable): { stream: Readable; verified: Promise<void> } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const verified = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  verified.catch(() => {}); // callers may not await it; the stream error still reports the failure
+  const checker = new LayerChecker(layer, (err) => (err ? reject(err) : resolve()));
+  pipeline(full, checker).catch(() => {}); // errors surface on `checker`, which the caller reads
+  return { stream: checker, verified };
+}
+
+/**
  * Wrap a layer's source so that every full read (0..size) is checked: stored size and
  * digest, and the diff_id (gzip: on a worker; uncompressed: the stored digest; zstd: not
  * checked). `verified` resolves once a full read has passed, and rejects with
@@ -305,13 +343,15 @@ export function verifyingSource(layer: Layer): { source: ByteSource; verified: P
     open(start = 0, end = inner.size) {
       const raw = inner.open(start, end);
       if (passed || start !== 0 || end !== inner.size) return raw;
-      const checker = new LayerChecker(layer, (err) => {
-        if (err) return reject(err);
-        passed = true;
-        resolve();
-      });
-      pipeline(raw, checker).catch(() => {}); // errors surface on `checker`, which the caller reads
-      return checker;
+      const v = verifyingStream(layer, raw);
+      v.verified.then(
+        () => {
+          passed = true;
+          resolve();
+        },
+        reject,
+      );
+      return v.stream;
     },
   };
   return { source, verified };

@@ -66,7 +66,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
         targets.map(async (t) => {
           const transfers = new BlobTransfers(t.place, run, cache, emit);
           const putChild = (m: PreparedManifest) => putManifest(t, m.digest, m, emit);
-          const manifest = await prepare(image.root, transfers, putChild, settings);
+          const manifest = await prepare(image.root, transfers, putChild, settingsFor(t.dest, settings));
           return { t, manifest, transfers };
         }),
       );
@@ -92,6 +92,14 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     await cache?.save().catch(() => {});
     await archive.close();
   }
+}
+
+/**
+ * `--format keep` into an OCI layout means OCI: layout readers (skopeo, podman) skip index
+ * entries that are not OCI manifests. Registries keep the archive's own format.
+ */
+function settingsFor<S extends { format: PublishOptions['format'] }>(dest: Destination, s: S): S {
+  return dest.kind === 'oci' && s.format === 'keep' ? { ...s, format: 'oci' } : s;
 }
 
 async function putManifest(t: Target, reference: string, m: PreparedManifest, emit: PublishListener): Promise<void> {

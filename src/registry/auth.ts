@@ -30,6 +30,8 @@ export class Authenticator {
   private readonly tokens = new TokenCache();
   private readonly fetcher: TokenFetcher;
   private announced = false;
+  /** Every secret this client holds or was handed (passwords, Basic values, tokens), to redact from quoted server text. */
+  readonly secrets = new Set<string>();
 
   constructor(
     private readonly registry: string,
@@ -59,7 +61,15 @@ export class Authenticator {
   }
 
   private getCredential(): Promise<Credential | undefined> {
-    this.credential ??= findCredential(this.registry, this.opts.credentials);
+    this.credential ??= findCredential(this.registry, this.opts.credentials).then((c) => {
+      if (c?.kind === 'basic') {
+        this.secrets.add(c.password);
+        this.secrets.add(Buffer.from(`${c.username}:${c.password}`).toString('base64'));
+      } else if (c) {
+        this.secrets.add(c.token);
+      }
+      return c;
+    });
     return this.credential;
   }
 
@@ -89,13 +99,19 @@ export class Authenticator {
       this.announce('basic', credential);
       const user = credential.kind === 'basic' ? credential.username : credential.username ?? '<token>';
       const secret = credential.kind === 'basic' ? credential.password : credential.token;
+      const basic = Buffer.from(`${user}:${secret}`).toString('base64');
+      this.secrets.add(basic);
       return {
-        header: `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`,
+        header: `Basic ${basic}`,
         context: { sent: 'basic', withCredential: true, scopes: wanted },
       };
     }
     const endpoint = this.endpoint!;
-    const token = await this.tokens.obtain(endpoint, wanted, () => this.fetcher.fetch(endpoint, wanted, credential));
+    const token = await this.tokens.obtain(endpoint, wanted, async () => {
+      const t = await this.fetcher.fetch(endpoint, wanted, credential);
+      this.secrets.add(t.value);
+      return t;
+    });
     this.announce('bearer', credential, wanted);
     return { header: `Bearer ${token.value}`, token, context: { sent: 'bearer', withCredential: credential !== undefined, scopes: wanted } };
   }

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Transform, type Readable } from 'node:stream';
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import { discard, readBytes } from './body.js';
-import { isTransientNetworkError, networkError, safeUrl } from './errors.js';
+import { networkError, safeUrl } from './errors.js';
+import { withReadRetries } from './read-retry.js';
 import type { Repository } from './repository.js';
 import { pullScope } from './scope.js';
-import { backoffDelay, header } from './transport.js';
 
 /**
  * Reading blobs: existence (HEAD), streamed download and small bounded reads. Downloads
@@ -33,20 +32,6 @@ export async function hasBlob(repo: Repository, digest: Digest): Promise<boolean
     return false;
   }
   throw await repo.client.failure(resp, `blob ${repo.name}@${digest}`, method);
-}
-
-/** Size and digest the registry reports for a blob, without downloading it. */
-export async function statBlob(repo: Repository, digest: Digest): Promise<{ size: number } | undefined> {
-  const resp = await repo.client.request({
-    method: 'HEAD',
-    path: repo.apiPath(`blobs/${digest}`),
-    scopes: [pullScope(repo.repository)],
-    what: `blob ${repo.name}@${digest}`,
-  });
-  await discard(resp);
-  if (resp.status === 404) return undefined;
-  if (resp.status !== 200) throw await repo.client.failure(resp, `blob ${repo.name}@${digest}`, 'HEAD');
-  return { size: Number(header(resp, 'content-length') ?? NaN) };
 }
 
 function mismatch(repo: Repository, digest: Digest, actual: string, url: URL): TarpushError {
@@ -84,9 +69,12 @@ export async function getBlob(repo: Repository, digest: Digest): Promise<Readabl
       cb(actual === digest ? null : mismatch(repo, digest, actual, url));
     },
   });
-  pipeline(resp.body, verifier, (err) => {
-    if (err && !verifier.destroyed) verifier.destroy(err instanceof TarpushError ? err : networkError(err, method, url, what));
+  // Not stream.pipeline: it would end the verifier with the raw socket error first.
+  resp.body.on('error', (err) => verifier.destroy(err instanceof TarpushError ? err : networkError(err, method, url, what)));
+  verifier.on('close', () => {
+    if (!resp.body.destroyed) resp.body.destroy(); // abandoned download: release the connection
   });
+  resp.body.pipe(verifier);
   return verifier;
 }
 
@@ -94,8 +82,7 @@ export async function getBlob(repo: Repository, digest: Digest): Promise<Readabl
 export async function getBlobBytes(repo: Repository, digest: Digest, maxBytes: number): Promise<Buffer> {
   const method = 'GET';
   const what = `blob ${repo.name}@${digest}`;
-  const opts = repo.client.options;
-  for (let attempt = 1; ; attempt++) {
+  return withReadRetries(repo.client, what, async () => {
     const resp = await repo.client.request({
       method,
       path: repo.apiPath(`blobs/${digest}`),
@@ -103,18 +90,9 @@ export async function getBlobBytes(repo: Repository, digest: Digest, maxBytes: n
       what,
     });
     if (resp.status !== 200) throw await repo.client.failure(resp, what, method);
-    let bytes: Buffer;
-    try {
-      bytes = await readBytes(resp, maxBytes, what);
-    } catch (err) {
-      if (attempt >= opts.tries || !isTransientNetworkError(err)) throw err;
-      const delayMs = backoffDelay(attempt, opts.retryBaseMs, opts.maxRetryWaitMs);
-      opts.log({ type: 'retry', method, url: safeUrl(resp.url), attempt, delayMs, reason: 'body broke off' });
-      await sleep(delayMs);
-      continue;
-    }
+    const bytes = await readBytes(resp, maxBytes, what);
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw mismatch(repo, digest, actual, resp.url);
     return bytes;
-  }
+  });
 }

@@ -3,6 +3,7 @@ import { readJson } from './body.js';
 import type { RegistryClient } from './client.js';
 import { safeUrl } from './errors.js';
 import { nextLink } from './pagination.js';
+import { withReadRetries } from './read-retry.js';
 import { catalogScope } from './scope.js';
 
 /**
@@ -21,13 +22,16 @@ export async function* listCatalog(client: RegistryClient, opts: { n?: number; l
       throw new TarpushError('REGISTRY_ERROR', `${what}: pagination loops back to ${safeUrl(url)}`, { url: safeUrl(url) });
     }
     seen.add(url.href);
-    const resp = await client.request({ method: 'GET', url, scopes: [catalogScope], what });
-    if (resp.status !== 200) throw await client.failure(resp, what, 'GET');
-    const next = nextLink(resp.headers.link, resp.url);
-    const body = await readJson<{ repositories?: unknown }>(resp, 64 << 20, what);
-    const repos = body.repositories ?? [];
-    if (!Array.isArray(repos)) throw new TarpushError('REGISTRY_ERROR', `${what}: "repositories" is not a list`, { url: safeUrl(resp.url) });
-    for (const r of repos) if (typeof r === 'string') yield r;
+    const page: URL = url;
+    const { body, next, answered } = await withReadRetries(client, what, async () => {
+      const resp = await client.request({ method: 'GET', url: page, scopes: [catalogScope], what });
+      if (resp.status !== 200) throw await client.failure(resp, what, 'GET');
+      const next = nextLink(resp.headers.link, resp.url);
+      return { body: await readJson<{ repositories?: unknown }>(resp, 64 << 20, what), next, answered: resp.url };
+    });
+    const items = body.repositories ?? [];
+    if (!Array.isArray(items)) throw new TarpushError('REGISTRY_ERROR', `${what}: "repositories" is not a list`, { url: safeUrl(answered) });
+    for (const r of items) if (typeof r === 'string') yield r;
     url = next;
   }
 }

@@ -22,6 +22,8 @@ export interface RegistryRequest extends Omit<HttpRequest, 'url'> {
   url?: URL;
   /** Token scopes the request needs. */
   scopes: readonly string[];
+  /** Whether a 401 leads to a fresh token and one more try (default true). */
+  reauthenticate?: boolean;
 }
 
 export interface RegistryResponse extends HttpResponse {
@@ -104,7 +106,7 @@ export class RegistryClient {
         : { context: { sent: 'none', withCredential: false, scopes } };
       const headers = { ...req.headers, ...(authz.header ? { authorization: authz.header } : {}) };
       const resp = await this.transport.send({ ...req, url, headers });
-      if (resp.status === 401 && round === 0 && toRegistry && !resp.crossedOrigin) {
+      if (resp.status === 401 && round === 0 && toRegistry && !resp.crossedOrigin && req.reauthenticate !== false) {
         const challenges = parseChallenges(resp.headers['www-authenticate']);
         if (challenges.length > 0) {
           await discard(resp);
@@ -127,6 +129,7 @@ export class RegistryClient {
       status: resp.status,
       body,
       auth: resp.auth,
+      secrets: this.auth.secrets,
       ...(challenge?.params.error ? { authError: challenge.params.error } : {}),
     });
   }

@@ -38,10 +38,14 @@ const SECRET_PATTERNS: RegExp[] = [
   /\b(access_token|refresh_token|token|password)=[^&\s"]+/gi,
 ];
 
-/** Remove anything that looks like a credential from text a server sent us before quoting it. */
-export function redactSecrets(text: string): string {
+/**
+ * Remove anything that looks like a credential, and every `known` secret (our password,
+ * tokens), from text a server sent us before quoting it.
+ */
+export function redactSecrets(text: string, known: Iterable<string> = []): string {
   let out = text;
-  for (const re of SECRET_PATTERNS) out = out.replace(re, (m, p1: string) => (typeof p1 === 'string' ? `${p1} [redacted]` : '[redacted]'));
+  for (const secret of known) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  for (const re of SECRET_PATTERNS) out = out.replace(re, (_m, p1: string) => (typeof p1 === 'string' ? `${p1} [redacted]` : '[redacted]'));
   return out;
 }
 
@@ -92,6 +96,8 @@ export interface StatusErrorInput {
   /** The WWW-Authenticate `error` parameter, e.g. insufficient_scope. */
   authError?: string;
   auth?: AuthContext;
+  /** Secrets the client holds, removed from anything quoted. */
+  secrets?: Iterable<string>;
 }
 
 /** A TarpushError for an HTTP answer we cannot act on. */
@@ -100,7 +106,7 @@ export function statusError(input: StatusErrorInput): TarpushError {
   const entries = parseErrorBody(body);
   const registryCode = entries[0]?.code;
   const url = safeUrl(input.url);
-  const described = redactSecrets(describeEntries(entries, body));
+  const described = redactSecrets(describeEntries(entries, body), input.secrets);
   let code: ErrorCode;
   let hint = '';
   const scopes = input.auth?.scopes?.length ? ` (scope ${input.auth.scopes.join(' ')})` : '';
@@ -160,19 +166,8 @@ const TRANSIENT_CODES = new Set([
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
-/** The most specific error code in an error and its causes. */
-export function errorCodeOf(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /** Error codes of a chain (error, cause, cause's cause…). */
-function codesOf(err: unknown): string[] {
+export function codesOf(err: unknown): string[] {
   const out: string[] = [];
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e; depth++) {

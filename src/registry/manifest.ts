@@ -4,6 +4,7 @@ import { MediaType } from '../image/media-types.js';
 import { discard, readBytes } from './body.js';
 import { safeUrl } from './errors.js';
 import { checkManifestReference } from './names.js';
+import { withReadRetries } from './read-retry.js';
 import { MANIFEST_MAX } from './options.js';
 import type { Repository } from './repository.js';
 import { pullScope, pushScope } from './scope.js';
@@ -73,36 +74,38 @@ export interface FetchedManifest {
 export async function getManifest(repo: Repository, reference: string, opts: { accept?: readonly string[] } = {}): Promise<FetchedManifest> {
   checkManifestReference(reference);
   const what = `manifest ${repo.name}${isDigest(reference) ? '@' : ':'}${reference}`;
-  const resp = await repo.client.request({
-    method: 'GET',
-    path: repo.apiPath(`manifests/${reference}`),
-    scopes: [pullScope(repo.repository)],
-    headers: { accept: (opts.accept ?? DEFAULT_MANIFEST_ACCEPT).join(', ') },
-    what,
-  });
-  if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
-  const raw = await readBytes(resp, MANIFEST_MAX, what);
-  const digest = sha256(raw);
-  const reported = header(resp, 'docker-content-digest');
-  if (reported !== undefined && reported.startsWith('sha256:') && reported !== digest) {
-    throw mismatch(what, reported, digest, resp.url, 'the bytes served do not hash to the Docker-Content-Digest header');
-  }
-  if (isDigest(reference) && reference !== digest) {
-    throw mismatch(what, reference, digest, resp.url, 'the bytes served do not hash to the digest asked for');
-  }
-  let mediaType = mediaTypeOf(header(resp, 'content-type'));
-  if (!mediaType) {
-    try {
-      const parsed = JSON.parse(raw.toString('utf8')) as { mediaType?: unknown };
-      if (typeof parsed.mediaType === 'string') mediaType = parsed.mediaType;
-    } catch {
-      throw new TarpushError('MANIFEST_INVALID', `${what}: the registry served something that is not JSON`, { url: safeUrl(resp.url) });
+  return withReadRetries(repo.client, what, async () => {
+    const resp = await repo.client.request({
+      method: 'GET',
+      path: repo.apiPath(`manifests/${reference}`),
+      scopes: [pullScope(repo.repository)],
+      headers: { accept: (opts.accept ?? DEFAULT_MANIFEST_ACCEPT).join(', ') },
+      what,
+    });
+    if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
+    const raw = await readBytes(resp, MANIFEST_MAX, what);
+    const digest = sha256(raw);
+    const reported = header(resp, 'docker-content-digest');
+    if (reported !== undefined && reported.startsWith('sha256:') && reported !== digest) {
+      throw mismatch(what, reported, digest, resp.url, 'the bytes served do not hash to the Docker-Content-Digest header');
     }
-  }
-  if (!mediaType) {
-    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${what}: neither Content-Type nor the manifest say its media type`, { url: safeUrl(resp.url) });
-  }
-  return { raw, mediaType, digest };
+    if (isDigest(reference) && reference !== digest) {
+      throw mismatch(what, reference, digest, resp.url, 'the bytes served do not hash to the digest asked for');
+    }
+    let mediaType = mediaTypeOf(header(resp, 'content-type'));
+    if (!mediaType) {
+      try {
+        const parsed = JSON.parse(raw.toString('utf8')) as { mediaType?: unknown };
+        if (typeof parsed.mediaType === 'string') mediaType = parsed.mediaType;
+      } catch {
+        throw new TarpushError('MANIFEST_INVALID', `${what}: the registry served something that is not JSON`, { url: safeUrl(resp.url) });
+      }
+    }
+    if (!mediaType) {
+      throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${what}: neither Content-Type nor the manifest say its media type`, { url: safeUrl(resp.url) });
+    }
+    return { raw, mediaType, digest };
+  });
 }
 
 export async function headManifest(

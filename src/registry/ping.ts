@@ -55,6 +55,13 @@ export async function ping(registry: string, transport: Transport, opts: Resolve
           `registry ping (https failed too: ${err.message})`,
         );
       }
+      const status = answered.resp.status;
+      if (!((status >= 200 && status < 300) || status === 401)) {
+        // Not a plain-HTTP registry either (a TLS server answers 400 to plain HTTP): the https
+        // failure is the one that explains what went wrong.
+        await discard(answered.resp);
+        throw err;
+      }
     }
   } else {
     answered = await pingAt(base, transport);

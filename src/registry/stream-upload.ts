@@ -6,10 +6,10 @@ import type { ProgressFn } from '../image/sink.js';
 import { fileRangeSource } from '../image/sources.js';
 import { discard } from './body.js';
 import { isTransientNetworkError } from './errors.js';
-import { DEFAULT_CHUNK } from './options.js';
 import type { Repository } from './repository.js';
 import { Opening, Spool } from './spool.js';
-import { classify, confirmStored, Progress, putBlob, shrinkAfterRefusal, uploadFailure } from './upload.js';
+import { chunkSizeFor, classify, confirmStored, Progress, putBlob, shrinkAfterRefusal, uploadFailure } from './upload.js';
+import { hasBlob } from './blob.js';
 import { UploadSession } from './upload-session.js';
 import { backoffDelay } from './transport.js';
 
@@ -89,6 +89,7 @@ async function close(repo: Repository, session: UploadSession, digest: Digest): 
     await confirmStored(repo, resp, digest);
     return 'done';
   }
+  if (c.outcome === 'gone' && (await hasBlob(repo, digest))) return 'done'; // an earlier answer was lost
   if (c.outcome === 'gone' || c.outcome === 'digest-invalid') return 'restart';
   throw uploadFailure(repo, resp, `blob upload ${repo.name}@${digest}`, 'PUT', c.body);
 }
@@ -119,9 +120,11 @@ async function streamedPatch(repo: Repository, open: () => Readable, onProgress?
       let opening: Opening | undefined;
       let keepOpening = false;
       const produce = () => {
-        // called again when a 401 makes the client re-send: start from a fresh opening
+        // Called again when a 401 makes the client re-send: a fresh opening, without the tee
+        // (which holds the first opening's bytes), so a refusal then runs the producer anew.
+        const first = opening === undefined;
         opening?.destroy();
-        opening = new Opening(open, tee);
+        opening = new Opening(open, first ? tee : undefined);
         progress.startAt(skip);
         return opening.body(skip, progress.add);
       };
@@ -189,8 +192,7 @@ async function chunkedStream(repo: Repository, open: () => Readable, onProgress?
   const opts = client.options;
   const progress = new Progress(onProgress);
   const failed = makeFailureCounter(repo);
-  const chunkSize = (session: UploadSession) =>
-    Math.max(opts.chunkSize ?? client.features.maxBody ?? DEFAULT_CHUNK, session.minChunk ?? 1);
+  const chunkSize = (session: UploadSession) => chunkSizeFor(repo, session);
   restart: for (;;) {
     const session = await openSession(repo);
     const opening = new Opening(open);

@@ -1,6 +1,7 @@
 import { readJson } from './body.js';
 import { safeUrl } from './errors.js';
 import { nextLink } from './pagination.js';
+import { withReadRetries } from './read-retry.js';
 import type { Repository } from './repository.js';
 import { pullScope } from './scope.js';
 import { TarpushError } from '../errors.js';
@@ -21,13 +22,16 @@ export async function* listTags(repo: Repository, opts: { n?: number; last?: str
       throw new TarpushError('REGISTRY_ERROR', `${what}: pagination loops back to ${safeUrl(url)}`, { url: safeUrl(url) });
     }
     seen.add(url.href);
-    const resp = await repo.client.request({ method: 'GET', url, scopes: [pullScope(repo.repository)], what });
-    if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
-    const next = nextLink(resp.headers.link, resp.url);
-    const body = await readJson<{ tags?: unknown }>(resp, 16 << 20, what);
-    const tags = body.tags ?? [];
-    if (!Array.isArray(tags)) throw new TarpushError('REGISTRY_ERROR', `${what}: "tags" is not a list`, { url: safeUrl(resp.url) });
-    for (const t of tags) if (typeof t === 'string') yield t;
+    const page: URL = url;
+    const { body, next, answered } = await withReadRetries(repo.client, what, async () => {
+      const resp = await repo.client.request({ method: 'GET', url: page, scopes: [pullScope(repo.repository)], what });
+      if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
+      const next = nextLink(resp.headers.link, resp.url);
+      return { body: await readJson<{ tags?: unknown }>(resp, 16 << 20, what), next, answered: resp.url };
+    });
+    const items = body.tags ?? [];
+    if (!Array.isArray(items)) throw new TarpushError('REGISTRY_ERROR', `${what}: "tags" is not a list`, { url: safeUrl(answered) });
+    for (const t of items) if (typeof t === 'string') yield t;
     url = next;
   }
 }

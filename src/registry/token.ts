@@ -141,7 +141,8 @@ export class TokenFetcher {
       resp = await this.get(realm, endpoint.service, sorted, credential);
     }
     if (resp.status !== 200) {
-      const body = redactSecrets(await readText(resp, 4096)).replace(/\s+/g, ' ').trim().slice(0, 200);
+      const known = credential?.kind === 'basic' ? [credential.password] : credential ? [credential.token] : [];
+      const body = redactSecrets(await readText(resp, 4096), known).replace(/\s+/g, ' ').trim().slice(0, 200);
       const what = `token for ${sorted.join(' ') || 'the registry'} from ${safeUrl(realm)}`;
       const details = { status: resp.status, method, url: safeUrl(realm), phase: 'token', scopes: sorted };
       if (resp.status === 401) {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { TarpushError } from '../errors.js';
 import { isLoopbackRegistry } from '../reference/index.js';
-import { isTransientNetworkError, networkError, safeUrl } from './errors.js';
+import { codesOf, isTransientNetworkError, networkError, safeUrl } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -176,12 +176,12 @@ export class Transport {
         resp = await this.sendFollowing(req);
       } catch (err) {
         if (err instanceof TarpushError && err.code !== 'NETWORK_ERROR' && err.code !== 'TIMEOUT') throw err;
-        const code = errCode(err);
+        const codes = codesOf(err);
         const retryable =
-          policy === 'idempotent' ? isTransientNetworkError(err) : policy === 'refused-only' ? REFUSED_CODES.test(code ?? '') : false;
+          policy === 'idempotent' ? isTransientNetworkError(err) : policy === 'refused-only' ? codes.some((c) => REFUSED_CODES.test(c)) : false;
         if (last || !retryable) throw networkError(err, req.method, req.url, req.what);
         const delayMs = backoffDelay(attempt, this.opts.retryBaseMs, this.opts.maxRetryWaitMs);
-        this.opts.log({ type: 'retry', method: req.method, url: safeUrl(req.url), attempt, delayMs, reason: code ?? 'network error' });
+        this.opts.log({ type: 'retry', method: req.method, url: safeUrl(req.url), attempt, delayMs, reason: codes.join('/') || 'network error' });
         await sleep(delayMs);
         continue;
       }
@@ -261,19 +261,4 @@ export class Transport {
   async close(): Promise<void> {
     await Promise.all([this.direct.close(), ...Object.values(this.proxied).map((d) => d.close())]);
   }
-}
-
-function errCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && !code.startsWith('UND_ERR_SOCKET')) return code;
-    if (typeof code === 'string') {
-      const cause = (e as { cause?: unknown }).cause;
-      const inner = cause ? errCode(cause) : undefined;
-      return inner ?? code;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

@@ -2,7 +2,7 @@ import { discard } from './body.js';
 import { type RegistryResponse } from './client.js';
 import { resolveLocation, withQuery } from './location.js';
 import type { Repository } from './repository.js';
-import { pushScope } from './scope.js';
+import { deleteScope, pushScope } from './scope.js';
 import { header, type RequestBody, type RetryPolicy } from './transport.js';
 
 /**
@@ -17,8 +17,9 @@ export function storedBytes(range: string | undefined): number | undefined {
   const m = /^(?:bytes=)?\s*(\d+)\s*-\s*(-?\d+)\s*$/.exec(range.trim());
   if (!m) return undefined;
   const last = Number(m[2]);
-  // distribution 2.8 answers "0-0" for an empty session too: a lone first byte is
-  // indistinguishable, and re-sending it is harmless only if it is not stored… treat as empty.
+  // distribution 2.8 answers "0-0" for an empty session, the same as for one stored byte.
+  // Reading it as empty is right in practice; were one byte stored, the closing PUT fails
+  // DIGEST_INVALID and the ladder starts over.
   return last <= 0 ? 0 : last + 1;
 }
 
@@ -107,11 +108,14 @@ export class UploadSession {
   /** Abandon the session (best effort: a failure here changes nothing for the caller). */
   async cancel(): Promise<void> {
     try {
+      // distribution wants the `delete` action to cancel an upload; a token server grants what
+      // it may, and without it the registry simply keeps the session until it expires.
       const resp = await this.repo.client.request({
         method: 'DELETE',
         url: this.location,
-        scopes: [pushScope(this.repo.repository)],
+        scopes: [pushScope(this.repo.repository), deleteScope(this.repo.repository)],
         retry: 'never',
+        reauthenticate: false,
         what: this.what,
       });
       await discard(resp);

@@ -52,8 +52,12 @@ export type Outcome = 'ok' | 'too-large' | 'gone' | 'transient' | 'digest-invali
 
 const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Sort an answer; its body is consumed either way (headers stay readable). */
 export async function classify(resp: RegistryResponse): Promise<{ outcome: Outcome; code?: string; body: string }> {
-  if (resp.status >= 200 && resp.status < 300) return { outcome: 'ok', body: '' };
+  if (resp.status >= 200 && resp.status < 300) {
+    await discard(resp);
+    return { outcome: 'ok', body: '' };
+  }
   const body = await readText(resp, 16 << 10);
   const code = parseErrorBody(body)[0]?.code;
   let outcome: Outcome = 'fatal';
@@ -66,7 +70,7 @@ export async function classify(resp: RegistryResponse): Promise<{ outcome: Outco
 
 /** Error for an upload answer we cannot continue from (body already read by classify). */
 export function uploadFailure(repo: Repository, resp: RegistryResponse, what: string, method: string, body: string): TarpushError {
-  return statusError({ what, method, url: resp.url, status: resp.status, body, auth: resp.auth });
+  return statusError({ what, method, url: resp.url, status: resp.status, body, auth: resp.auth, secrets: repo.client.auth.secrets });
 }
 
 /** Check the registry's Docker-Content-Digest (when present) against ours. */
@@ -149,12 +153,21 @@ async function startSession(
     return { done: false, session };
   }
   const { body } = await classify(resp);
+  if (withBody && resp.status >= 400 && resp.status < 500 && ![401, 403, 404, 429].includes(resp.status)) {
+    // Some registries refuse a body on the POST outright (400/405/413/415…): upload the usual way.
+    client.features.singlePost = false;
+    client.options.log({ type: 'fallback', what: 'single-post', reason: `registry answered ${resp.status} to a POST with the blob` });
+    return startSession(repo, digest, source, progress, false);
+  }
   throw uploadFailure(repo, resp, what, 'POST', body);
 }
 
-/** Chunk size to use now: the forced or learned size, never below the registry's minimum. */
-function chunkSizeFor(repo: Repository, session: UploadSession): number {
-  const c = repo.client.options.chunkSize ?? repo.client.features.maxBody ?? DEFAULT_CHUNK;
+/**
+ * Chunk size to use now: the forced size (or the default), cut to what the registry was seen
+ * to accept, never below the minimum the registry announced.
+ */
+export function chunkSizeFor(repo: Repository, session: UploadSession): number {
+  const c = Math.min(repo.client.options.chunkSize ?? DEFAULT_CHUNK, repo.client.features.maxBody ?? Infinity);
   return Math.max(c, session.minChunk ?? 1);
 }
 
@@ -265,6 +278,11 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
       const error = uploadFailure(repo, step.resp, what, step.resp.url.searchParams.has('digest') ? 'PUT' : 'PATCH', step.body);
       if (step.outcome === 'fatal') throw error;
       if (step.outcome === 'gone') {
+        // A closing PUT whose first answer was lost finds its session consumed: maybe done.
+        if (await hasBlob(repo, digest)) {
+          opts.log({ type: 'upload', digest, path: chunked() ? 'chunked' : 'monolithic', bytes: source.size });
+          return;
+        }
         await failed(error, 'upload session lost');
         opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost' });
         break;

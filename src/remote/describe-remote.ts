@@ -7,6 +7,7 @@ import { compressionOfMediaType } from '../image/media-types.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { formatReference, repositoryName, type Reference } from '../reference/index.js';
 import type { Repository } from '../registry/index.js';
+import { limit } from '../util/limit.js';
 import { fetchManifest, notAnImage, type FetchedManifest } from './fetch-manifest.js';
 import { imageEntries } from './index-entries.js';
 import { manifestReference, toReference, withClient, type RemoteOptions } from './open.js';
@@ -26,6 +27,10 @@ export interface DescribeRemoteOptions extends RemoteOptions {
   platform?: PlatformSpec | string;
 }
 
+/**
+ * One description per platform image (index order) or one for a single image; `repoTags`
+ * holds the reference's own `registry/repository:tag` when it names a tag.
+ */
 export async function describeRemote(ref: Reference | string, opts: DescribeRemoteOptions = {}): Promise<ImageDescription[]> {
   const r = toReference(ref);
   const wanted = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
@@ -45,11 +50,14 @@ export async function describeRemote(ref: Reference | string, opts: DescribeRemo
     let entries = await imageEntries(repo, top, where);
     if (wanted) entries = [selectPlatform(entries, wanted, where)];
     const index = { digest: top.digest, mediaType: top.mediaType };
+    const run = limit(4); // an index may list dozens of platforms: a few requests at a time
     return Promise.all(
-      entries.map(async (entry) => {
-        const child = await fetchManifest(repo, entry.digest);
-        return describeManifest(repo, child, { repoTags, where: `${repositoryName(r)}@${entry.digest}`, entry, index });
-      }),
+      entries.map((entry) =>
+        run(async () => {
+          const child = await fetchManifest(repo, entry.digest);
+          return describeManifest(repo, child, { repoTags, where: `${repositoryName(r)}@${entry.digest}`, entry, index });
+        }),
+      ),
     );
   });
 }

@@ -9,8 +9,9 @@ import type { Repository } from '../registry/index.js';
  * must hash to it, and when the registry reports a digest for a tag it must agree too.
  */
 
-/** Every manifest type tarpush reads, plus anything else (`tag` copies what it gets, unread). */
+/** Every manifest type tarpush reads (images and indexes, Docker and OCI). */
 export const ACCEPT_IMAGES = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest] as const;
+/** The same plus anything else: `tag` copies whatever the tag points at (artifacts too), unread. */
 export const ACCEPT_ANY = [...ACCEPT_IMAGES, '*/*'] as const;
 
 export type ManifestKind = 'index' | 'manifest' | 'other';
@@ -23,7 +24,7 @@ export interface FetchedManifest {
   kind: ManifestKind;
 }
 
-/** GET `reference` (tag or digest) from `repo`, checking the digest (the client checks it too; this is the contract we rely on). */
+/** GET `reference` (tag or digest) from `repo`. The client checks the digest too; checking here keeps the guarantee local. */
 export async function fetchManifest(repo: Repository, reference: string, accept: readonly string[] = ACCEPT_IMAGES): Promise<FetchedManifest> {
   const got = await repo.getManifest(reference, { accept: [...accept] });
   const digest = sha256(got.raw);

@@ -1,5 +1,5 @@
 import { parseReference, parseRepository, type Reference } from '../reference/index.js';
-import { RegistryClient, type ClientOptions } from '../registry/index.js';
+import type { ClientOptions, RegistryClient } from '../registry/index.js';
 
 /** Options every remote operation takes. */
 export interface RemoteOptions {
@@ -24,6 +24,8 @@ export async function withClient<T>(registry: string, opts: RemoteOptions, fn: (
     }
     return fn(opts.client);
   }
+  // Loaded on first use, so importing tarpush's remote verbs does not load the HTTP stack.
+  const { RegistryClient } = await import('../registry/index.js');
   const client = new RegistryClient(registry, opts.clientOptions);
   try {
     return await fn(client);

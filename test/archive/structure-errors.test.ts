@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { rename, rm, symlink } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { openArchive } from '../../src/archive/open.js';
 import { packTar, tempDir, writeTemp, type TarSpec } from './support/build-tar.js';
 import { tarpushError } from './support/assert-error.js';
-import { Blobs, hex, kanikoEntries, makeConfig, makeLayer, OCI, ociImage, ociLayoutEntries, sha, type LayerBlob } from './support/images.js';
+import { Blobs, hex, kanikoEntries, makeConfig, makeLayer, OCI, ociImage, ociIndex, ociLayoutEntries, sha, writeTree, type LayerBlob } from './support/images.js';
 
 /** Every structural problem is found when the archive is opened, named by file and entry. */
 
@@ -58,6 +59,13 @@ describe('structural errors', () => {
     await assert.rejects(open(entries), tarpushError('DIGEST_MISMATCH', new RegExp(sha(config))));
   });
 
+  it('ARCHIVE_ENTRY_UNSAFE when manifest.json names an entry outside the archive', async () => {
+    const entries = kanikoEntries([{ tags: [], layers: [l1], config: makeConfig([l1.diffId]) }]);
+    const manifest = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.data as string);
+    manifest[0].Layers = ['../../etc/passwd'];
+    await assert.rejects(open(replace(entries, 'manifest.json', JSON.stringify(manifest))), tarpushError('ARCHIVE_ENTRY_UNSAFE', /\.\.\/\.\.\/etc\/passwd/));
+  });
+
   it('ARCHIVE_FORMAT_UNKNOWN for a tar that is no image archive', async () => {
     await assert.rejects(open([{ name: 'hello.txt', data: 'hi' }]), tarpushError('ARCHIVE_FORMAT_UNKNOWN', /hello\.txt/));
   });
@@ -103,6 +111,28 @@ describe('structural errors', () => {
       await assert.rejects(open(replace(entries, 'index.json', badDigest)), tarpushError('MANIFEST_INVALID', /manifests\[0\]\.digest/));
       const sha512 = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI.manifest, size: 1, digest: `sha512:${'a'.repeat(128)}` }] });
       await assert.rejects(open(replace(entries, 'index.json', sha512)), tarpushError('MANIFEST_INVALID', /unsupported digest algorithm/));
+    });
+
+    it('ARCHIVE_ENTRY_MISSING names the platform of an index child left out of the archive', async () => {
+      const blobs = new Blobs();
+      const amd = ociImage(blobs, [l1], makeConfig([l1.diffId]), { platform: { os: 'linux', architecture: 'amd64' } });
+      const idx = ociIndex(blobs, [amd, { ...amd, digest: sha('gone'), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }]);
+      await assert.rejects(open(ociLayoutEntries(blobs, [idx])), tarpushError('ARCHIVE_ENTRY_MISSING', new RegExp(sha('gone')), /linux\/arm64\/v8/));
+    });
+
+    it('ARCHIVE_ENTRY_UNSAFE for a layout directory blob that links outside the directory', async () => {
+      const { entries, m } = layout();
+      const root = `${dir}/layout-${n++}`;
+      await writeTree(root, entries);
+      const blob = `${root}/blobs/sha256/${hex(m.digest)}`;
+      await rename(blob, `${dir}/outside-${n}.json`);
+      await symlink(`../../../outside-${n}.json`, blob);
+      await assert.rejects(openArchive(root), tarpushError('ARCHIVE_ENTRY_UNSAFE', new RegExp(hex(m.digest)), /outside the layout directory/));
+      // A link that stays inside is followed.
+      await rm(blob);
+      await rename(`${dir}/outside-${n}.json`, `${root}/blobs/manifest.json`);
+      await symlink('../manifest.json', blob);
+      assert.equal((await openArchive(root)).images[0]!.root.digest, m.digest);
     });
 
     it('LAYOUT_INVALID for an unsupported oci-layout version', async () => {

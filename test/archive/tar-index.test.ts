@@ -161,6 +161,11 @@ describe('tar indexer', () => {
       await assert.rejects(indexTar(await tarFile(cutData)), rejectsWith('ARCHIVE_TRUNCATED', /"layer\.tar"/));
       const cutHeader = whole.subarray(0, 1024 + 200);
       await assert.rejects(indexTar(await tarFile(cutHeader)), rejectsWith('ARCHIVE_TRUNCATED', /after entry "a\.json"/));
+      // The first header cut after its ustar magic: a tar cut short, not "not a tar".
+      await assert.rejects(indexTar(await tarFile(whole.subarray(0, 300))), rejectsWith('ARCHIVE_TRUNCATED'));
+      // Data complete, but the padding to the next block is missing.
+      const cutPadding = whole.subarray(0, 512 + 1);
+      await assert.rejects(indexTar(await tarFile(cutPadding)), rejectsWith('ARCHIVE_TRUNCATED', /"a\.json"/));
     });
 
     it('ARCHIVE_ENTRY_UNSAFE for absolute names and ".." segments', async () => {

@@ -72,7 +72,7 @@ describe('tarpush inspect', () => {
   it('reads "-" from stdin (gzipped here)', async () => {
     const t = io(Readable.from([gzipSync(tarBytes)]));
     assert.equal(await run(['-', '--json', '--image', '1'], t), 0);
-    assert.deepEqual(JSON.parse(t.out()).images.map((i: { repoTags: string[] }) => i.repoTags), [['other:2']]);
+    assert.deepEqual(JSON.parse(t.out()).images.map((i: { repoTags: string[]; position: number }) => [i.position, i.repoTags]), [[1, ['other:2']]]);
   });
 
   it('reports errors as one line with the code and exits 2', async () => {

@@ -7,10 +7,14 @@ import { repoRoot } from '../support/fixtures.js';
 import { startRegistry, type RegistryHandle, type TestUser } from '../support/registry.js';
 import { clientOptionsFor, emptyHome, seeded, seedRegistry, skopeoConfig, skopeoDigest, skopeoFinds, skopeoRaw, skopeoTags } from '../remote/support.js';
 import { addTags } from '../../src/remote/index.js';
+import { main } from '../../src/cli/main.js';
+import { PassThrough, Readable } from 'node:stream';
 
 /**
  * The remote verbs as a user runs them: `node bin/tarpush.js <verb> …` in a child process
- * (build first), checking stdout, stderr and the exit status against skopeo's view.
+ * (build first) for the main case of each verb, checking stdout, stderr and the exit status
+ * against skopeo's view; usage and error paths run the same `main` in this process (a child
+ * costs ~0.3 s of start-up each).
  */
 
 const bin = join(repoRoot, 'bin/tarpush.js');
@@ -43,6 +47,18 @@ function tarpush(args: string[], opts: { input?: string; env?: Record<string, st
   });
 }
 
+/** The CLI's `main` in this process, with captured output and the same clean environment. */
+async function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  err.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const code = await main(args, { stdout: out, stderr: err, stdin: Readable.from([opts.input ?? '']), env: { HOME: home.dir, ...opts.env } });
+  return { code, stdout, stderr };
+}
+
 /** Output must never show a password of the registry's users. */
 function noSecrets(reg: RegistryHandle, ...runs: Ran[]): void {
   for (const r of runs) for (const u of Object.values(reg.users)) assert.ok(!r.stdout.includes(u.password) && !r.stderr.includes(u.password), 'a password was printed');
@@ -64,19 +80,19 @@ describe('remote verbs against an anonymous registry', () => {
     assert.equal(r.stdout, `${await skopeoDigest(reg, seeded.multi)}\n`);
     assert.equal(r.stderr, '');
     const index = JSON.parse(await skopeoRaw(reg, seeded.multi)) as { manifests: { digest: string; platform: { architecture: string } }[] };
-    const arm = await tarpush(['digest', `${reg.host}/${seeded.multi}`, '--platform', 'linux/arm64/v8']);
+    const arm = await cli(['digest', `${reg.host}/${seeded.multi}`, '--platform', 'linux/arm64/v8']);
     assert.equal(arm.stdout, `${index.manifests.find((m) => m.platform.architecture === 'arm64')!.digest}\n`);
-    const bad = await tarpush(['digest', `${reg.host}/Fx/Demo:v1`]);
+    const bad = await cli(['digest', `${reg.host}/Fx/Demo:v1`]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^tarpush: REFERENCE_INVALID: .*lowercase/);
     const missing = await tarpush(['digest', `${reg.host}/fx/demo:nope`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^tarpush: NOT_FOUND: /);
     assert.equal(missing.stdout, '');
-    const platform = await tarpush(['digest', `${reg.host}/${seeded.multi}`, '--platform', 'linux']);
+    const platform = await cli(['digest', `${reg.host}/${seeded.multi}`, '--platform', 'linux']);
     assert.equal(platform.code, 2);
     assert.match(platform.stderr, /USAGE: --platform "linux"/);
-    const usage = await tarpush(['digest']);
+    const usage = await cli(['digest']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /^tarpush: USAGE: Not enough non-option arguments/);
   });
@@ -91,7 +107,7 @@ describe('remote verbs against an anonymous registry', () => {
       assert.equal(image.config.digest, sha256(config));
       assert.deepEqual(image.layers.map((l) => l.diffId), (JSON.parse(config) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids);
     }
-    const human = await tarpush(['inspect', `${reg.host}/${seeded.multi}`, '--platform', 'linux/arm64']);
+    const human = await cli(['inspect', `${reg.host}/${seeded.multi}`, '--platform', 'linux/arm64']);
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /^image 0: .*fx\/multi:v1\n {2}platform: linux\/arm64\/v8\n {2}index: {4}sha256:/);
     assert.match(human.stdout, /layers: {3}\d+, /);
@@ -103,12 +119,12 @@ describe('remote verbs against an anonymous registry', () => {
     const r = await tarpush(['tags', `${reg.host}/fx/demo`]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout), await skopeoTags(reg, 'fx/demo'));
-    const json = await tarpush(['tags', `${reg.host}/fx/demo`, '--json']);
+    const json = await cli(['tags', `${reg.host}/fx/demo`, '--json']);
     assert.deepEqual(JSON.parse(json.stdout), { name: `${reg.host}/fx/demo`, tags: lines(r.stdout) });
-    const help = await tarpush(['tags', '--help']);
+    const help = await cli(['tags', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /order the registry lists them/);
-    const withTag = await tarpush(['tags', `${reg.host}/fx/demo:v1`]);
+    const withTag = await cli(['tags', `${reg.host}/fx/demo:v1`]);
     assert.equal(withTag.code, 2);
   });
 
@@ -118,13 +134,13 @@ describe('remote verbs against an anonymous registry', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout), ['stable', '1.0', '010'].map((t) => `${reg.host}/fx/docker:${t}@${digest}`));
     for (const t of ['stable', '1.0', '010']) assert.equal(await skopeoDigest(reg, `fx/docker:${t}`), digest);
-    const bad = await tarpush(['tag', `${reg.host}/${seeded.docker}`, 'ok', '-bad']);
+    const bad = await cli(['tag', `${reg.host}/${seeded.docker}`, 'ok', '-bad']);
     assert.equal(bad.code, 2);
-    const invalid = await tarpush(['tag', `${reg.host}/${seeded.docker}`, 'ok', 'a/b']);
+    const invalid = await cli(['tag', `${reg.host}/${seeded.docker}`, 'ok', 'a/b']);
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /REFERENCE_INVALID/);
     assert.equal(await skopeoFinds(reg, 'fx/docker:ok'), false);
-    const none = await tarpush(['tag', `${reg.host}/${seeded.docker}`]);
+    const none = await cli(['tag', `${reg.host}/${seeded.docker}`]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /^tarpush: USAGE: Not enough non-option arguments: got 1, need at least 2/);
   });
@@ -139,9 +155,9 @@ describe('remote verbs against an anonymous registry', () => {
     const again = await tarpush(['delete', `${reg.host}/fx/demo@${digest}`]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^tarpush: NOT_FOUND: /);
-    const noTag = await tarpush(['delete', `${reg.host}/fx/demo`]);
+    const noTag = await cli(['delete', `${reg.host}/fx/demo`]);
     assert.equal(noTag.code, 2);
-    const help = await tarpush(['delete', '--help']);
+    const help = await cli(['delete', '--help']);
     assert.match(help.stdout, /EVERY tag pointing at that manifest/);
   });
 
@@ -150,9 +166,9 @@ describe('remote verbs against an anonymous registry', () => {
     const r = await tarpush(['catalog', reg.host, '--page-size', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout), all);
-    const json = await tarpush(['catalog', `http://${reg.host}/`, '--json']);
+    const json = await cli(['catalog', `http://${reg.host}/`, '--json']);
     assert.deepEqual(JSON.parse(json.stdout), { registry: reg.host, repositories: all });
-    const tooBig = await tarpush(['catalog', reg.host, '--page-size', '5000']);
+    const tooBig = await cli(['catalog', reg.host, '--page-size', '5000']);
     assert.equal(tooBig.code, 2);
   });
 });
@@ -172,18 +188,18 @@ describe('remote verbs with token auth', () => {
     const digest = await tarpush(['digest', `${reg.host}/${seeded.oci}`, ...reader.args], { input: reader.input });
     assert.equal(digest.code, 0, digest.stderr);
     assert.equal(digest.stdout, `${await skopeoDigest(reg, seeded.oci, reg.users.reader)}\n`);
-    const inspect = await tarpush(['inspect', `${reg.host}/${seeded.oci}`, '--json', '--username', reg.users.reader.username], {
+    const inspect = await cli(['inspect', `${reg.host}/${seeded.oci}`, '--json', '--username', reg.users.reader.username], {
       env: { TARPUSH_PASSWORD: reg.users.reader.password },
     });
     assert.equal(inspect.code, 0, inspect.stderr);
     assert.equal((JSON.parse(inspect.stdout) as { images: unknown[] }).images.length, 1);
-    const tags = await tarpush(['tags', `${reg.host}/fx/demo`, ...reader.args], { input: reader.input });
+    const tags = await cli(['tags', `${reg.host}/fx/demo`, ...reader.args], { input: reader.input });
     assert.deepEqual(lines(tags.stdout), await skopeoTags(reg, 'fx/demo'));
     const tag = await tarpush(['tag', `${reg.host}/${seeded.oci}`, 'nope', ...reader.args], { input: reader.input });
     assert.equal(tag.code, 3);
     assert.match(tag.stderr, /^tarpush: AUTH_DENIED: /);
     assert.equal(tag.stdout, '');
-    const del = await tarpush(['delete', `${reg.host}/${seeded.oci}`, ...reader.args], { input: reader.input });
+    const del = await cli(['delete', `${reg.host}/${seeded.oci}`, ...reader.args], { input: reader.input });
     assert.equal(del.code, 3);
     assert.match(del.stderr, /^tarpush: AUTH_DENIED: /);
     assert.ok(await skopeoFinds(reg, seeded.oci));
@@ -196,10 +212,10 @@ describe('remote verbs with token auth', () => {
     assert.equal(tag.code, 0, tag.stderr);
     const digest = await skopeoDigest(reg, seeded.multi);
     assert.equal(tag.stdout, `${reg.host}/fx/multi:copy@${digest}\n`);
-    const del = await tarpush(['delete', `${reg.host}/fx/multi:copy`, ...admin.args], { input: admin.input });
+    const del = await cli(['delete', `${reg.host}/fx/multi:copy`, ...admin.args], { input: admin.input });
     assert.equal(del.code, 0, del.stderr);
     assert.equal(del.stdout, `${digest}\n`);
-    const anonymous = await tarpush(['digest', `${reg.host}/${seeded.oci}`]);
+    const anonymous = await cli(['digest', `${reg.host}/${seeded.oci}`]);
     assert.equal(anonymous.code, 3);
     assert.match(anonymous.stderr, /^tarpush: AUTH_REQUIRED: /);
     noSecrets(reg, tag, del, anonymous);
@@ -223,10 +239,10 @@ describe('remote verbs against htpasswd over TLS', () => {
     const tls = await tarpush(['tags', `${reg.host}/fx/demo`, '--username', user.username], { env });
     assert.equal(tls.code, 1);
     assert.match(tls.stderr, /^tarpush: NETWORK_ERROR: .*--ca-file/);
-    const insecure = await tarpush(['tags', `${reg.host}/fx/demo`, '--username', user.username, '--insecure'], { env });
+    const insecure = await cli(['tags', `${reg.host}/fx/demo`, '--username', user.username, '--insecure'], { env });
     assert.equal(insecure.code, 0, insecure.stderr);
     assert.deepEqual(lines(insecure.stdout), await skopeoTags(reg, 'fx/demo'));
-    const wrong = await tarpush(['tags', `${reg.host}/fx/demo`, '--username', user.username, '--ca-file', reg.caFile!], { env: { TARPUSH_PASSWORD: 'wrong' } });
+    const wrong = await cli(['tags', `${reg.host}/fx/demo`, '--username', user.username, '--ca-file', reg.caFile!], { env: { TARPUSH_PASSWORD: 'wrong' } });
     assert.equal(wrong.code, 3);
     assert.match(wrong.stderr, /^tarpush: CREDENTIALS_INVALID: /);
     noSecrets(reg, ok, tls, insecure, wrong);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe as suite, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { openArchive } from '../../src/archive/open.js';
-import { describe } from '../../src/image/describe.js';
+import { describeImages } from '../../src/image/describe.js';
 import type { Archive } from '../../src/image/types.js';
 import { packTar, tempDir, writeTemp } from '../archive/support/build-tar.js';
 import { Blobs, makeConfig, makeLayer, ociImage, ociIndex, ociLayoutEntries, type LayerBlob } from '../archive/support/images.js';
@@ -29,9 +29,9 @@ after(async () => {
   await cleanup();
 });
 
-suite('describe', () => {
+describe('describeImages', () => {
   it('flattens an index into one description per platform image, naming the index', () => {
-    const out = describe(archive.images[0]!.root, { repoTags: ['r/x:1'], refName: 'v1' });
+    const out = describeImages(archive.images[0]!.root, { repoTags: ['r/x:1'], refName: 'v1' });
     assert.equal(out.length, 2);
     assert.deepEqual(out[1], {
       repoTags: ['r/x:1'],

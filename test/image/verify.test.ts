@@ -119,6 +119,31 @@ describe('verifyingSource', () => {
   });
 });
 
+describe('worker lifetime', () => {
+  it('a full read left unconsumed (never destroyed) does not keep the process alive', async () => {
+    const stored = gzipSync(randomBytes(3 << 20), { level: 0 });
+    const file = await writeTemp(dir, 'idle.gz', stored);
+    const verifyJs = new URL('../../src/image/verify.js', import.meta.url).href;
+    const sourcesJs = new URL('../../src/image/sources.js', import.meta.url).href;
+    const script = `
+      const { verifyingSource } = await import(${JSON.stringify(verifyJs)});
+      const { fileRangeSource } = await import(${JSON.stringify(sourcesJs)});
+      const source = fileRangeSource(${JSON.stringify(file)}, 0, ${stored.length}, 'idle');
+      const layer = { digest: ${JSON.stringify(sha(stored))}, size: ${stored.length}, mediaType: 'x+gzip', compression: 'gzip', diffId: ${JSON.stringify(zero)}, source };
+      const s = verifyingSource(layer).source.open();
+      s.once('readable', () => { s.read(1); console.log('started'); });
+    `;
+    const scriptFile = await writeTemp(dir, 'idle.mjs', Buffer.from(script));
+    const { execFile } = await import('node:child_process');
+    const t0 = performance.now();
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [scriptFile], { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    assert.match(out, /started/);
+    assert.ok(performance.now() - t0 < 5000);
+  });
+});
+
 describe('verifyImage on archives', () => {
   it('finds a corrupted byte in a kaniko tarball and a wrong diff_id', async () => {
     const config = makeConfig([gz.diffId, plain.diffId]);

@@ -20,7 +20,7 @@ after(async () => {
 });
 
 // Fast retries so the suite stays quick; the retry policy itself is tested in test/registry.
-const client: ClientOptions = { retries: 4, retryBaseMs: 5, maxRetryWaitMs: 1500 } as ClientOptions;
+const client: ClientOptions = { retries: 4, retryBaseMs: 5, maxRetryWaitMs: 1500 };
 const upload = /\/blobs\/uploads\//;
 
 const survivable: Array<{ name: string; rules: FaultRule[]; file?: string }> = [

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { MediaType } from '../../src/image/media-types.js';
 import { clientFor, closeSharedClients, RegistryClient, type ClientOptions } from '../../src/registry/index.js';
+import { makeTestCA } from '../support/certs.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { bufferSource } from '../../src/image/sources.js';
@@ -139,12 +140,42 @@ describe('htpasswd registry over TLS', () => {
     );
   });
 
+  it('finds Basic credentials in an auth file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tarpush-authfile-'));
+    try {
+      const authfile = join(dir, 'auth.json');
+      const { username, password } = reg.users.reader;
+      await writeFile(authfile, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } }));
+      const r = new Recorder();
+      const client = make({ caFile: reg.caFile!, authfile, log: r.log });
+      assert.equal(await client.repository('tls/app').hasBlob(`sha256:${'2'.repeat(64)}`), false);
+      assert.deepEqual(r.of('auth').map((e) => e.scheme), ['basic']);
+      assert.match(String(r.of('auth')[0]!.credential), /auth\.json/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports an untrusted certificate instead of downgrading to http', async () => {
     const r = new Recorder();
     const client = make({ log: r.log, username: reg.users.admin.username, password: reg.users.admin.password });
     const err = await rec.rejects(client.ping(), 'NETWORK_ERROR');
     assert.match(err.message, /--ca-file/);
     assert.equal(r.of('fallback').length, 0);
+  });
+
+  it('trusts the CA file in addition to NODE_EXTRA_CA_CERTS, not instead of it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tarpush-other-ca-'));
+    try {
+      const other = await makeTestCA(dir);
+      const creds = { username: reg.users.admin.username, password: reg.users.admin.password };
+      const both = make({ ...creds, caFile: other.caFile, env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: reg.caFile! } });
+      await both.ping();
+      const onlyOther = make({ ...creds, caFile: other.caFile });
+      await rec.rejects(onlyOther.ping(), 'NETWORK_ERROR');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('skips verification with insecure', async () => {
@@ -265,6 +296,34 @@ describe('token-auth registry', () => {
       assert.equal(recorded(proxy.requests, 'HEAD', /tok\/short/).filter((r) => r.status === 401).length, 0);
     } finally {
       reg.tokenServer!.setTokenLifetime(300);
+    }
+  });
+
+  it('uses a docker config identitytoken as an OAuth2 refresh token', async () => {
+    // get a refresh token the way `docker login` does (access_type=offline)
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: reg.users.admin.username,
+      password: reg.users.admin.password,
+      client_id: 'test',
+      service: reg.tokenServer!.service,
+      access_type: 'offline',
+    });
+    const answer = (await (await fetch(reg.tokenServer!.realm, { method: 'POST', body: form })).json()) as { refresh_token: string };
+    const dir = await mkdtemp(join(tmpdir(), 'tarpush-authfile-'));
+    try {
+      const authfile = join(dir, 'config.json');
+      await writeFile(authfile, JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from(`${reg.users.admin.username}:`).toString('base64'), identitytoken: answer.refresh_token } } }));
+      const before = reg.tokenServer!.requests.length;
+      const client = as('anonymous', { authfile });
+      const b = randomBlob(1000);
+      await client.repository('tok/refresh').putBlob(b.digest, b.source);
+      const used = reg.tokenServer!.requests.slice(before);
+      assert.ok(used.length >= 1 && used.every((r) => r.method === 'POST' && r.via === 'refresh_token' && r.status === 200));
+      assert.ok(rec.of('auth').some((e) => e.credential === authfile || String(e.credential).includes('config.json')));
+      assert.ok(!JSON.stringify(rec.events).includes(answer.refresh_token));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

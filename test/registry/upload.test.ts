@@ -99,6 +99,19 @@ describe('putBlob: the upload ladder', () => {
     assert.ok(rec.of('fallback').some((e) => e.what === 'single-post'));
   });
 
+  it('uploads the usual way when the registry refuses a POST with a body (415)', async () => {
+    proxy.setRules([{ kind: 'status', status: 415, match: { method: 'POST', path: /[?&]digest=/ }, times: 1 }]);
+    const { client, repo, path } = fresh();
+    const b = randomBlob(5000);
+    await repo.putBlob(b.digest, b.source);
+    assert.equal(client.features.singlePost, false);
+    assert.deepEqual(
+      recorded(proxy.requests, 'POST', path).map((r) => r.status),
+      [415, 202],
+    );
+    assert.deepEqual(await stored(repo.repository, b.digest), b.data);
+  });
+
   it('uploads a larger blob with POST then one streamed monolithic PUT', async () => {
     proxy.setRules([]);
     const { repo, path } = fresh();
@@ -209,6 +222,18 @@ describe('putBlob: the upload ladder', () => {
     const puts = recorded(proxy.requests, 'PUT', path);
     assert.equal(puts.length, 2);
     assert.equal(puts[1]!.status, 201);
+    assert.deepEqual(await stored(repo.repository, b.digest), b.data);
+  });
+
+  it('checks with HEAD when the answer to the closing PUT was lost and the session is gone', async () => {
+    proxy.setRules([{ kind: 'reset-after', bytes: 0, match: { method: 'PUT' }, times: 1 }]);
+    const { repo, path } = fresh({ chunkSize: 1 << 20 });
+    const b = randomBlob(1500 << 10);
+    await repo.putBlob(b.digest, b.source);
+    const puts = recorded(proxy.requests, 'PUT', path);
+    assert.equal(puts.length, 2, 'the PUT was repeated once');
+    assert.equal(puts[1]!.status, 404, 'the registry had already closed the session');
+    assert.equal(recorded(proxy.requests, 'POST', path).length, 1, 'no new session: the HEAD found the blob');
     assert.deepEqual(await stored(repo.repository, b.digest), b.data);
   });
 

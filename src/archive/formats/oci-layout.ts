@@ -80,6 +80,16 @@ class LayoutReader {
     const manifests: IndexChild[] = [];
     for (const [i, child] of idx.manifests.entries()) {
       checkKnownManifestType(child, `${location} manifests[${i}]`);
+      if (!(await this.files.find(blobName(child.digest)))) {
+        // Typical of `docker save` with the containerd store: the whole index is saved but
+        // only the local platform's blobs. Pushing it would publish dangling references.
+        const p = child.platform ? ` (platform ${[child.platform.os, child.platform.architecture, child.platform.variant].filter(Boolean).join('/')})` : '';
+        throw new TarpushError(
+          'ARCHIVE_ENTRY_MISSING',
+          `${location}: index lists manifest ${child.digest}${p}, which is not in ${this.files.label} (a partial multi-platform save?)`,
+          { file: this.files.label, entry: blobName(child.digest) },
+        );
+      }
       manifests.push({ descriptor: child, item: await this.load(child, depth + 1) });
     }
     return { kind: 'index', mediaType: d.mediaType, rawManifest: raw, digest: d.digest, manifests };
