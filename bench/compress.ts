@@ -1,6 +1,7 @@
 /**
  * Gzip throughput on a corpus of real files: which compressor, level and block size
- * tarpush should use. `node dist/bench/compress.js [--mb 300] [--repeat 1]`
+ * tarpush should use. `node dist/bench/compress.js [--mb 300] [--repeat 1] [--levels 1,6] [--only text]`
+ * (--levels: gzip levels to try; --only: run just the candidates whose name contains text).
  *
  * The corpus is a tar of files from /usr/lib, /usr/share and /usr/bin (in sorted order,
  * up to --mb megabytes), built once and cached in the temp directory. Every in-process
@@ -27,9 +28,9 @@ interface Result {
   outBytes: number;
 }
 
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
 const ROOTS = ['/usr/lib', '/usr/share', '/usr/bin'];
@@ -124,7 +125,7 @@ async function streamThrough(chunks: Buffer[], make: (input: Readable) => Readab
   return bytes();
 }
 
-function fflateAsync(data: Buffer, level: 1 | 6): Promise<number> {
+function fflateAsync(data: Buffer, level: fflate.DeflateOptions['level']): Promise<number> {
   return new Promise((resolve, reject) =>
     fflate.gzip(data, { level, mtime: 0 }, (err, out) => (err ? reject(err) : resolve(out.length))),
   );
@@ -146,8 +147,10 @@ async function onPath(cmd: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const mb = arg('mb', 300);
-  const repeat = arg('repeat', 1);
+  const mb = Number(arg('mb', '300'));
+  const repeat = Number(arg('repeat', '1'));
+  const levels = arg('levels', '1,6').split(',').map(Number);
+  const only = arg('only', '');
   const corpus = await buildCorpus(mb);
   const fh = await open(corpus, 'r');
   const data = await fh.readFile();
@@ -157,14 +160,14 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
 
   const candidates: Array<[string, () => Promise<number>]> = [];
-  for (const level of [1, 6] as const) {
+  for (const level of levels) {
     candidates.push([`node:zlib gzip -${level} (1 thread)`, () => streamThrough(chunks, (i) => i.pipe(zlib.createGzip({ level })))]);
   }
-  for (const level of [1, 6] as const) {
+  for (const level of levels as fflate.DeflateOptions['level'][]) {
     candidates.push([`fflate gzipSync -${level}`, async () => fflate.gzipSync(data, { level, mtime: 0 }).length]);
     candidates.push([`fflate gzip (async, worker) -${level}`, () => fflateAsync(data, level)]);
   }
-  for (const level of [1, 6]) {
+  for (const level of levels) {
     for (const kib of [64, 128, 256, 1024]) {
       candidates.push([
         `gzipParallel -${level} block ${kib}K`,
@@ -172,15 +175,15 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  for (const level of [1, 6]) {
+  for (const level of levels) {
     candidates.push([`gzip CLI -${level}`, () => shellCount(`gzip -${level} -c < '${corpus}' | wc -c`)]);
   }
   if (await onPath('pigz')) {
-    for (const level of [1, 6]) candidates.push([`pigz -${level}`, () => shellCount(`pigz -${level} -c < '${corpus}' | wc -c`)]);
+    for (const level of levels) candidates.push([`pigz -${level}`, () => shellCount(`pigz -${level} -c < '${corpus}' | wc -c`)]);
   }
 
   const results: Result[] = [];
-  for (const [name, run] of candidates) {
+  for (const [name, run] of candidates.filter(([name]) => name.includes(only))) {
     let best: Result | undefined;
     for (let r = 0; r < repeat; r++) {
       const res = await timed(name, run);

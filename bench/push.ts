@@ -113,6 +113,10 @@ async function checkPushed(s: Sample, reg: RegistryHandle, repo: string, tag: st
   return digest;
 }
 
+/** A tarpush command line for the report, with its cache environment spelled out. */
+const tarpushCommand = (argv: string[], reg: RegistryHandle, cacheDir: string): string =>
+  `TARPUSH_CACHE_DIR=CACHE XDG_CACHE_HOME=CACHE ${placeholder(quoteCommand('node', argv), reg, cacheDir)}`;
+
 const placeholder = (cmd: string, reg: RegistryHandle | undefined, cacheDir?: string): string => {
   let out = cmd.split(repoRoot + path.sep).join('');
   if (reg) out = out.split(reg.host).join('127.0.0.1:PORT');
@@ -248,7 +252,7 @@ async function main(): Promise<void> {
       try {
         await sampleInFreshRegistry(c, `tarpush ${f} cold run ${run}/${runs}`, async (reg) => {
           const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache']);
-          c.command ||= placeholder(quoteCommand('node', argv), reg, cacheDir);
+          c.command ||= tarpushCommand(argv, reg, cacheDir);
           const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
           await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
           return s;
@@ -283,14 +287,14 @@ async function main(): Promise<void> {
         if (digest) primed.set(f, digest);
         else remarks.push(`warm ${f}: priming push failed (${r.signal ?? `exit ${String(r.code)}`}: ${lastLines(r.stderr || r.stdout, 2)})`);
         log(`primed ${f} in ${r.seconds.toFixed(2)} s: ${digest ?? 'FAILED'}`);
-        commands.push(`# prime: ${placeholder(quoteCommand('node', argv), reg, cacheDir)}`);
+        commands.push(`# prime: ${tarpushCommand(argv, reg, cacheDir)}`);
       }
       for (let run = 1; run <= runs; run++) {
         for (const f of ARCHIVE_FORMATS) {
           const c = warm.get(f)!;
           const tag = `w${run}`;
           const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:${tag}`, []);
-          c.command ||= placeholder(quoteCommand('node', argv), reg, cacheDir);
+          c.command ||= tarpushCommand(argv, reg, cacheDir);
           await sample(c, `tarpush ${f} warm run ${run}/${runs}`, async () => {
             const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env, timeoutMs: PUSH_TIMEOUT_MS }));
             const digest = await checkPushed(s, reg, `bench/${f}`, tag);
@@ -304,7 +308,7 @@ async function main(): Promise<void> {
           const c = tags20.get(f)!;
           const tags = Array.from({ length: TAG_COUNT }, (_, i) => `r${run}-t${i + 1}`);
           const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:${tags[0]}`, tags.slice(1).flatMap((t) => ['-t', t]));
-          c.command ||= placeholder(quoteCommand('node', argv), reg, cacheDir);
+          c.command ||= tarpushCommand(argv, reg, cacheDir);
           await sample(c, `tarpush ${f} ${TAG_COUNT} tags run ${run}/${runs}`, async () => {
             const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env, timeoutMs: PUSH_TIMEOUT_MS }));
             if (s.ok) {
@@ -342,6 +346,7 @@ async function main(): Promise<void> {
   const floorMedian = cellMedian(floor);
   remarks.push(
     'kaniko and oci-archive carry the same gzip blobs, so one floor serves both; docker-save is compared with skopeo, which gzips in parallel too.',
+    'every push is checked afterwards: the tag must exist, and for kaniko / oci-archive its digest must be the one the archive implies (mismatches are listed under the table).',
     "skopeo runs as installed (its blob-info cache is not cleared between runs; every cold run uses a new registry, so it can't skip an upload).",
   );
   const l = image.layers;

@@ -61,25 +61,3 @@ export async function inspectRemote(refText: string, opts: InspectRemoteOptions,
   else io.stdout.write(formatImages(images));
   return 0;
 }
-
-const usage = 'inspect <reference> [options]';
-
-// In the epilogue: yargs 17 wraps a multi-line usage text as one run of characters.
-const description = `Describe an image in a registry: manifest, config, layers and their diff_ids, one block
-per platform of a multi-platform image. No layer is downloaded.`;
-
-/** A registry-only inspect verb (the main inspect dispatches archives and references). */
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb(usage, argv, io, (y) =>
-    withRegistryFlags(
-      y
-        .epilogue(description)
-        .command('$0 <reference>', false)
-        .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest]' })
-        .option('json', { type: 'boolean', describe: 'print {"reference": ..., "images": [...]} as JSON' })
-        .option('platform', { type: 'string', describe: 'only this platform of a multi-platform image: os/arch[/variant]' }),
-    ),
-  );
-  if (!args) return 0;
-  return inspectRemote(args.reference, args, io);
-}

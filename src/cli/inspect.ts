@@ -1,10 +1,12 @@
-import { ExitCode } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { ExitCode, TarpushError } from '../errors.js';
 import { openArchive } from '../archive/open.js';
 import { selectImages } from '../archive/select.js';
 import { describeImages, type ImageDescription } from '../image/describe.js';
 import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
+import { withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
 /**
  * `tarpush inspect <archive> [--json] [--verify] [--image SEL]`: describe the images in an
@@ -81,20 +83,32 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
   }
 }
 
-/** yargs-parser turns a lone `-` positional into '' (or true), so it is carried through under another name. */
-const STDIN_ARG = '\u0000stdin';
+/** A path that exists, stdin, or something only a path can look like (a reference never does). */
+const looksLikeArchive = (s: string): boolean =>
+  s === '-' || existsSync(s) || /^[./~]/.test(s) || /\.(tar|tar\.gz|tgz)$/.test(s);
 
+/**
+ * `inspect` takes an archive (a path that exists, or - for stdin) or a registry reference;
+ * both answer in the same JSON shape.
+ */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const mapped = argv.map((a, i) => (a === '-' && argv[i - 1] !== '--image' ? STDIN_ARG : a));
-  const args = await parseVerb<InspectArgs>('inspect <archive>', mapped, io, (y) =>
-    y
-      .command('$0 <source>', 'describe the images in an archive (file, OCI layout directory, or - for stdin)')
-      .positional('source', { type: 'string', demandOption: true, describe: 'archive path, OCI layout directory, or - (stdin)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-      .option('verify', { type: 'boolean', default: false, describe: 'read every layer and check digests, sizes and diff_ids' })
-      .option('image', { type: 'string', describe: 'only this image: repo tag, OCI ref name, digest, or position (0, 1, …)' }),
+  const args = await parseVerb<InspectArgs & RegistryFlags & { platform?: string }>('inspect <archive|reference>', argv, io, (y) =>
+    withRegistryFlags(
+      y
+        .command('$0 <source>', 'describe the images in an archive (file, OCI layout directory, or - for stdin) or in a registry')
+        .positional('source', { type: 'string', demandOption: true, describe: 'archive path, OCI layout directory, - (stdin), or registry/repository[:tag|@digest]' })
+        .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+        .option('verify', { type: 'boolean', default: false, describe: 'archives: read every layer and check digests, sizes and diff_ids' })
+        .option('image', { type: 'string', describe: 'archives: only this image: repo tag, OCI ref name, digest, or position (0, 1, …)' })
+        .option('platform', { type: 'string', describe: 'references: only this platform of a multi-platform image (os/arch[/variant])' }),
+    ),
   );
   if (!args) return ExitCode.ok;
-  const source = args.source === STDIN_ARG ? '-' : args.source;
+  const { source } = args;
+  if (!looksLikeArchive(source)) {
+    if (args.verify || args.image !== undefined) throw new TarpushError('USAGE', `${source} is not a file or directory; --verify and --image apply to archives`);
+    const { inspectRemote } = await import('./inspect-remote.js');
+    return inspectRemote(source, args, io);
+  }
   return inspectArchive(source, { json: args.json, verify: args.verify, ...(args.image !== undefined ? { image: args.image } : {}) }, io);
 }

@@ -6,6 +6,15 @@ import type { CliIO } from './io.js';
  * A yargs parser for one verb that never exits the process and turns usage mistakes into
  * TarpushError('USAGE') (exit 2). `--help` prints to stdout and yields `undefined`.
  */
+/** yargs-parser turns a lone `-` (stdin) into '' or true; it travels under this name instead. */
+const STDIN_ARG = '\u0000stdin';
+
+function restoreStdin(v: unknown): unknown {
+  if (v === STDIN_ARG) return '-';
+  if (Array.isArray(v)) return v.map(restoreStdin);
+  return v;
+}
+
 export async function parseVerb<T>(
   verb: string,
   argv: string[],
@@ -13,6 +22,7 @@ export async function parseVerb<T>(
   define: (y: Argv) => Argv<T>,
 ): Promise<(T & { _: (string | number)[] }) | undefined> {
   let helped = false;
+  argv = argv.map((a) => (a === '-' ? STDIN_ARG : a));
   const y = define(
     yargs(argv)
       .scriptName('tarpush')
@@ -34,5 +44,7 @@ export async function parseVerb<T>(
       io.stdout.write(`${output}\n`);
     }
   });
-  return helped ? undefined : (parsed as T & { _: (string | number)[] });
+  if (helped) return undefined;
+  for (const [k, v] of Object.entries(parsed)) (parsed as Record<string, unknown>)[k] = restoreStdin(v);
+  return parsed as T & { _: (string | number)[] };
 }

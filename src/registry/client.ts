@@ -1,3 +1,4 @@
+import type { TarpushError } from '../errors.js';
 import { parseRegistry } from '../reference/index.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { discard, readText } from './body.js';
@@ -119,7 +120,7 @@ export class RegistryClient {
   }
 
   /** The TarpushError for an answer we cannot use (reads a bounded part of its body). */
-  async failure(resp: RegistryResponse, what: string, method: string): Promise<Error> {
+  async failure(resp: RegistryResponse, what: string, method: string): Promise<TarpushError> {
     const body = await readText(resp, 16 << 10);
     const challenge = parseChallenges(resp.headers['www-authenticate']).find((c) => c.params.error);
     return statusError({

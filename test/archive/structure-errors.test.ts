@@ -37,7 +37,7 @@ describe('structural errors', () => {
     await assert.rejects(open(replace(kaniko(), 'manifest.json', '[{')), tarpushError('MANIFEST_INVALID', /manifest\.json.*not valid JSON/));
     const wrong = JSON.stringify([{ Config: `sha256:${'a'.repeat(64)}`, RepoTags: [], Layers: 'x.tar.gz' }]);
     await assert.rejects(open(replace(kaniko(), 'manifest.json', wrong)), tarpushError('MANIFEST_INVALID', /manifest\.json.*\[0\]\.Layers must be an array/));
-    await assert.rejects(open(replace(kaniko(), 'manifest.json', '[]')), tarpushError('MANIFEST_INVALID', /lists no images/));
+    await assert.rejects(open(replace(kaniko(), 'manifest.json', '[]')), tarpushError('ARCHIVE_EMPTY', /lists no images/));
   });
 
   it('CONFIG_INVALID names the config entry and field', async () => {
@@ -106,7 +106,7 @@ describe('structural errors', () => {
 
     it('MANIFEST_INVALID for an empty index.json and a malformed digest', async () => {
       const { entries } = layout();
-      await assert.rejects(open(replace(entries, 'index.json', JSON.stringify({ schemaVersion: 2, manifests: [] }))), tarpushError('MANIFEST_INVALID', /lists no images/));
+      await assert.rejects(open(replace(entries, 'index.json', JSON.stringify({ schemaVersion: 2, manifests: [] }))), tarpushError('ARCHIVE_EMPTY', /lists no images/));
       const badDigest = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI.manifest, size: 1, digest: 'sha256:xyz' }] });
       await assert.rejects(open(replace(entries, 'index.json', badDigest)), tarpushError('MANIFEST_INVALID', /manifests\[0\]\.digest/));
       const sha512 = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI.manifest, size: 1, digest: `sha512:${'a'.repeat(128)}` }] });

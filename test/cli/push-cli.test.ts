@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expected, fixture, repoRoot, tempDir } from '../publish/support.js';
 import { run } from '../support/exec.js';
+import { tarpushCli } from '../support/tarpush-cli.js';
 
-const execFileP = promisify(execFile);
-const bin = join(repoRoot, 'bin/tarpush.js');
-
-async function tarpush(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return execFileP(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
-}
+const tarpush = (args: string[], env: NodeJS.ProcessEnv = {}) => tarpushCli(args, { env });
 
 test('README first command: push a fixture into an OCI layout, which skopeo reads', async (t) => {
   const dir = await tempDir(t);

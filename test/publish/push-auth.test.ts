@@ -1,16 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { publish } from '../../src/publish/publish.js';
 import { isTarpushError } from '../../src/errors.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
-import { expected, fixture, repoRoot, tempDir } from './support.js';
+import { expected, fixture, tempDir } from './support.js';
+import { tarpushCli } from '../support/tarpush-cli.js';
 import { run } from '../support/exec.js';
 
-const execFileP = promisify(execFile);
 
 let tokenReg: RegistryHandle;
 let tlsReg: RegistryHandle;
@@ -45,15 +42,16 @@ test('a read-only user is refused with exit status 3, and no secret is printed',
     publish({ source: fixture('kaniko.tar'), destinations: [`${tokenReg.host}/auth/denied:v1`], cache: false, client: { username, password } }),
     (e: unknown) => isTarpushError(e) && e.exitCode === 3 && !secrets().some((s) => e.message.includes(s)),
   );
-  const cli = await execFileP(process.execPath, [join(repoRoot, 'bin/tarpush.js'), 'push', fixture('kaniko.tar'), `${tokenReg.host}/auth/denied:v1`, '--username', username, '--password-stdin', '--no-cache'], {
-    env: { ...process.env, TARPUSH_PASSWORD: '' },
-  }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-  // --password-stdin with no stdin → usage error (2); with the env password → 3.
-  assert.ok('code' in cli && cli.code === 2, JSON.stringify(cli));
-  const viaEnv = await execFileP(process.execPath, [join(repoRoot, 'bin/tarpush.js'), 'push', fixture('kaniko.tar'), `${tokenReg.host}/auth/denied:v1`, '--no-cache'], {
-    env: { ...process.env, TARPUSH_USERNAME: username, TARPUSH_PASSWORD: password },
-  }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-  assert.ok('code' in viaEnv && viaEnv.code === 3, JSON.stringify(viaEnv));
+  const bin = (extra: string[]) => ['push', fixture('kaniko.tar'), `${tokenReg.host}/auth/denied:v1`, '--no-cache', ...extra];
+  // --password-stdin with nothing on stdin is a usage error (2); the password on stdin → 3.
+  const empty = await tarpushCli(bin(['--username', username, '--password-stdin']));
+  assert.equal(empty.code, 2, empty.stderr);
+  const viaStdin = await tarpushCli(bin(['--username', username, '--password-stdin']), { input: `${password}\n` });
+  assert.equal(viaStdin.code, 3, viaStdin.stderr);
+  assert.match(viaStdin.stderr, /^tarpush: AUTH_DENIED: /);
+  const viaEnv = await tarpushCli(bin([]), { env: { TARPUSH_USERNAME: username, TARPUSH_PASSWORD: password } });
+  assert.equal(viaEnv.code, 3, viaEnv.stderr);
+  for (const run of [empty, viaStdin]) for (const s of secrets()) assert.ok(!run.stderr.includes(s) && !run.stdout.includes(s));
   for (const s of secrets()) assert.ok(!viaEnv.stderr.includes(s) && !viaEnv.stdout.includes(s));
 });
 

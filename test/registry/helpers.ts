@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { isTarpushError, type ErrorCode, type TarpushError } from '../../src/errors.js';
 import type { Digest } from '../../src/image/digest.js';
@@ -119,4 +121,20 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 /** Requests recorded by a proxy, filtered by method and a path pattern. */
 export function recorded(requests: readonly RecordedRequest[], method: string, path?: RegExp): RecordedRequest[] {
   return requests.filter((r) => r.method === method && (!path || path.test(r.path)));
+}
+
+/**
+ * This machine's host name when it resolves to a 127.x address: a name that reaches the
+ * local registry without being "loopback" by name (so proxies and the https-only rule apply).
+ * Undefined when there is no such name; tests needing it are skipped then.
+ */
+export async function localNonLoopbackName(): Promise<string | undefined> {
+  const name = hostname().toLowerCase();
+  if (name === 'localhost' || !/^[a-z0-9.-]+$/.test(name)) return undefined;
+  try {
+    const { address } = await lookup(name, { family: 4 });
+    return address.startsWith('127.') ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -159,6 +159,16 @@ describe('putStream', () => {
     assert.deepEqual(await stored(repo.repository, b.digest), b.data);
   });
 
+  it('uploads an empty stream, streamed and chunked', async () => {
+    proxy.setRules([]);
+    const empty = randomBlob(0);
+    for (const opts of [{}, { chunkSize: 1000 }]) {
+      const { repo } = fresh(opts);
+      assert.deepEqual(await repo.putStream(() => Readable.from([])), { digest: empty.digest, size: 0 });
+      assert.ok(await repo.hasBlob(empty.digest));
+    }
+  });
+
   it('surfaces a failing producer as a typed error', async () => {
     proxy.setRules([]);
     const { repo } = fresh();

@@ -112,6 +112,17 @@ describe('putBlob: the upload ladder', () => {
     assert.deepEqual(await stored(repo.repository, b.digest), b.data);
   });
 
+  it('uploads an empty blob', async () => {
+    proxy.setRules([]);
+    const { repo } = fresh();
+    const b = randomBlob(0);
+    await repo.putBlob(b.digest, b.source);
+    assert.deepEqual(await stored(repo.repository, b.digest), Buffer.alloc(0));
+    const c = fresh({ chunkSize: 1000 });
+    await c.repo.putBlob(b.digest, b.source);
+    assert.ok(await c.repo.hasBlob(b.digest));
+  });
+
   it('uploads a larger blob with POST then one streamed monolithic PUT', async () => {
     proxy.setRules([]);
     const { repo, path } = fresh();

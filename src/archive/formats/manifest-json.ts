@@ -33,7 +33,8 @@ export async function readManifestJson(files: ArchiveFiles): Promise<ManifestJso
   const raw = await readRegion(region, MAX_MANIFEST_BYTES, MANIFEST_JSON);
   const s = new Shape('MANIFEST_INVALID', region.location);
   const list = s.array(s.parse(raw, MANIFEST_JSON), '');
-  if (list.length === 0) s.fail('', 'lists no images');
+  // A well-formed list of nothing: the archive holds no image (not a malformed one).
+  if (list.length === 0) throw new TarpushError('ARCHIVE_EMPTY', `${region.location} lists no images`, { file: files.label, entry: MANIFEST_JSON });
   return list.map((item, i) => {
     const o = s.object(item, `[${i}]`);
     const layerSources = new Map<Digest, Descriptor>();
@@ -131,6 +132,5 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
 export async function imagesFromManifestJson(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
   const out: ArchiveImage[] = [];
   for (const [i, e] of entries.entries()) out.push(await imageFromEntry(files, e, i));
-  if (out.length === 0) throw new TarpushError('MANIFEST_INVALID', `${files.label}!${MANIFEST_JSON} lists no images`, { file: files.label });
   return out;
 }

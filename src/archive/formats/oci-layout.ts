@@ -173,7 +173,7 @@ export async function readOciLayout(files: ArchiveFiles): Promise<OciLayoutEntry
   const region = await files.require(INDEX_JSON, 'OCI index');
   const idx = parseIndex(await readRegion(region, MAX_MANIFEST_BYTES, INDEX_JSON), region.location);
   if (idx.manifests.length === 0) {
-    throw new TarpushError('MANIFEST_INVALID', `${region.location} lists no images`, { file: files.label, entry: INDEX_JSON });
+    throw new TarpushError('ARCHIVE_EMPTY', `${region.location} lists no images`, { file: files.label, entry: INDEX_JSON });
   }
   const reader = new LayoutReader(files);
   const out: OciLayoutEntry[] = [];
