@@ -1,7 +1,7 @@
 /**
  * Gzip throughput on a corpus of real files: which compressor, level and block size
  * tarpush should use. `node dist/bench/compress.js [--mb 300] [--repeat 1] [--levels 1,6] [--only text]`
- * (--levels: gzip levels to try; --only: run just the candidates whose name contains text).
+ * (--levels: gzip levels to try; --only a,b: run just the candidates whose name contains a or b).
  *
  * The corpus is a tar of files from /usr/lib, /usr/share and /usr/bin (in sorted order,
  * up to --mb megabytes), built once and cached in the temp directory. Every in-process
@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { lstat, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { link, lstat, mkdtemp, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -19,6 +19,10 @@ import zlib from 'node:zlib';
 import * as fflate from 'fflate';
 import tar from 'tar-stream';
 import { gzipParallel } from '../src/compress/parallel-gzip.js';
+import { sha256 } from '../src/image/digest.js';
+import { MediaType } from '../src/image/media-types.js';
+import { bufferSource } from '../src/image/sources.js';
+import { openLayout } from '../src/ocidir/index.js';
 
 interface Result {
   name: string;
@@ -142,6 +146,42 @@ function shellCount(cmd: string): Promise<number> {
   });
 }
 
+/**
+ * skopeo's own gzip (a parallel gzip at its default level) on the same bytes: an OCI layout
+ * whose one layer is the uncompressed corpus, copied with --dest-compress. Resolves with
+ * the compressed layer size; the time includes skopeo reading and hashing the corpus.
+ */
+async function skopeoCompress(corpus: string, data: Buffer): Promise<number> {
+  const work = await mkdtemp(join(tmpdir(), 'tarpush-bench-skopeo-'));
+  try {
+    const src = await openLayout(join(work, 'src'), { create: true });
+    const layerDigest = sha256(data);
+    await link(corpus, join(src.root, 'blobs', 'sha256', layerDigest.slice(7)));
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+    await src.putBlob(sha256(config), bufferSource(config, 'config'));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
+        layers: [{ mediaType: MediaType.ociLayer, digest: layerDigest, size: data.length }],
+      }),
+    );
+    await src.putManifest('bench', manifest, MediaType.ociManifest);
+    const dst = join(work, 'dst');
+    const t0 = process.hrtime.bigint();
+    await shellCount(`skopeo --insecure-policy copy --quiet --dest-compress --dest-compress-format gzip oci:${src.root}:bench oci:${dst}:bench && echo 0`);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const out = await openLayout(dst);
+    const m = JSON.parse((await out.getManifest('bench')).raw.toString()) as { layers: Array<{ size: number }> };
+    skopeoSeconds = seconds;
+    return m.layers[0]!.size;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+let skopeoSeconds = 0;
+
 async function onPath(cmd: string): Promise<boolean> {
   return (await shellCount(`command -v ${cmd} >/dev/null 2>&1 && echo 1 || echo 0`)) === 1;
 }
@@ -182,12 +222,18 @@ async function main(): Promise<void> {
     for (const level of levels) candidates.push([`pigz -${level}`, () => shellCount(`pigz -${level} -c < '${corpus}' | wc -c`)]);
   }
 
+  if (await onPath('skopeo')) {
+    candidates.push(['skopeo copy --dest-compress (default level)', () => skopeoCompress(corpus, data)]);
+  }
+
   const results: Result[] = [];
-  for (const [name, run] of candidates.filter(([name]) => name.includes(only))) {
+  const wanted = only.split(',');
+  for (const [name, run] of candidates.filter(([name]) => wanted.some((w) => name.includes(w)))) {
     let best: Result | undefined;
     for (let r = 0; r < repeat; r++) {
       const res = await timed(name, run);
-      if (name.startsWith('gzip CLI') || name.startsWith('pigz')) delete res.cpu; // child CPU is not ours
+      if (name.startsWith('skopeo')) res.seconds = skopeoSeconds; // the copy only, not the layout set-up
+      if (/^(gzip CLI|pigz|skopeo)/.test(name)) delete res.cpu; // child CPU is not ours
       if (!best || res.seconds < best.seconds) best = res;
     }
     results.push(best!);

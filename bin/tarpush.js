@@ -8,5 +8,10 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${pkg.version}\n`);
 } else {
   const { main } = await import('../dist/src/cli/main.js');
-  process.exitCode = await main(args);
+  const code = await main(args);
+  // Exit as soon as our output is flushed: idle keep-alive sockets and library timers would
+  // otherwise hold the process open for a while after the work is done.
+  const flushed = (s) => new Promise((resolve) => s.write('', resolve));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 }

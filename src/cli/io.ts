@@ -11,7 +11,10 @@ export interface CliIO {
 export const processIO = (): CliIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  stdin: process.stdin,
+  // Touching process.stdin opens a handle; only commands that read it should pay for that.
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
 });
 

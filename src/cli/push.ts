@@ -72,7 +72,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       jobs: args.jobs,
       client,
       cache: args.cache ? undefined : false,
-      stdin: io.stdin,
+      ...(source === '-' ? { stdin: io.stdin } : {}),
       onEvent: progress.listener,
     });
   } finally {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { TarpushError } from '../errors.js';
 
 /**
@@ -8,8 +9,17 @@ import { TarpushError } from '../errors.js';
 /** Default gzip level: see docs/decisions.md "Compression" for the speed/size trade. */
 export const DEFAULT_GZIP_LEVEL = 6;
 
-/** Default input bytes per independently compressed gzip block (pigz uses 128 KiB too). */
-export const DEFAULT_GZIP_BLOCK_SIZE = 128 * 1024;
+/**
+ * Default input bytes per independently compressed gzip block. Part of the output format:
+ * a different block size gives different bytes (and digests), so it never changes silently.
+ */
+export const DEFAULT_GZIP_BLOCK_SIZE = 1024 * 1024;
+
+/**
+ * Blocks in flight: more than the cores, so the threadpool never waits for the event loop
+ * to hand it the next block (2 in flight ran at 62 MB/s, 4 at 87 MB/s on 2 cores, level 6).
+ */
+export const defaultGzipConcurrency = (): number => Math.max(4, 2 * availableParallelism());
 
 /** Default zstd level (zstd's own default). */
 export const DEFAULT_ZSTD_LEVEL = 3;

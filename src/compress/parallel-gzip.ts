@@ -8,6 +8,7 @@ import {
   MAX_GZIP_BLOCK_SIZE,
   MIN_GZIP_BLOCK_SIZE,
   assertCompressionLevel,
+  defaultGzipConcurrency,
 } from './defaults.js';
 import { gzipHeader, gzipTrailer } from './gzip-frame.js';
 
@@ -81,7 +82,7 @@ class ParallelGzipStream extends Readable {
     this.input = input;
     this.level = opts.level ?? DEFAULT_GZIP_LEVEL;
     this.blockSize = opts.blockSize ?? DEFAULT_GZIP_BLOCK_SIZE;
-    this.concurrency = opts.concurrency ?? availableParallelism();
+    this.concurrency = opts.concurrency ?? defaultGzipConcurrency();
     this.maxQueued = this.concurrency * 2 + 1;
     this.jobs.push({ last: false, state: 'done', out: gzipHeader(this.level) });
   }
@@ -249,7 +250,7 @@ export function gzipParallel(input: Readable, opts: GzipParallelOptions = {}): R
       `gzip block size must be an integer from ${MIN_GZIP_BLOCK_SIZE} to ${MAX_GZIP_BLOCK_SIZE} bytes, got ${blockSize}`,
     );
   }
-  const concurrency = opts.concurrency ?? availableParallelism();
+  const concurrency = opts.concurrency ?? defaultGzipConcurrency();
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new TarpushError('USAGE', `gzip concurrency must be a positive integer, got ${concurrency}`);
   }

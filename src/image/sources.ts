@@ -12,6 +12,7 @@ export function fileRangeSource(path: string, offset: number, size: number, loca
   return {
     size,
     location,
+    file: { path, offset },
     open(start?: number, end?: number) {
       const [s, e] = clampRange(size, start, end);
       if (s === e) return Readable.from([]);

@@ -34,6 +34,11 @@ export interface ByteSource {
   open(start?: number, end?: number): Readable;
   /** Where the bytes live, for error messages: `image.tar!blobs/sha256/ab…`. */
   readonly location: string;
+  /**
+   * Set when the bytes are a range of a file on disk: another thread can then read them
+   * itself (verification reads them beside the upload instead of being fed copies).
+   */
+  readonly file?: { readonly path: string; readonly offset: number };
 }
 
 /** A layer as stored in the archive. */

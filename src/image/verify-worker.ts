@@ -8,10 +8,12 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
 
 export type ToWorker =
   | { op: 'start'; id: number }
+  | { op: 'file'; id: number; path: string; start: number; end: number }
   | { op: 'data'; id: number; chunk: Uint8Array }
   | { op: 'end'; id: number }
   | { op: 'cancel'; id: number };
@@ -22,6 +24,8 @@ export type FromWorker =
   | { op: 'error'; id: number; message: string };
 
 interface Job {
+  /** Set for file jobs: the worker reads the layer's bytes itself. */
+  file?: ReadStream;
   gunzip: Gunzip;
   hash: Hash;
   size: number;
@@ -53,10 +57,26 @@ function start(id: number): void {
   });
 }
 
+/** A layer that is a file range: read it here, beside the upload, with no copies. */
+function startFile(id: number, path: string, startAt: number, end: number): void {
+  start(id);
+  const job = jobs.get(id)!;
+  if (end <= startAt) {
+    job.gunzip.end();
+    return;
+  }
+  job.file = createReadStream(path, { start: startAt, end: end - 1, highWaterMark: 1 << 20 });
+  job.file.on('error', (err) => job.gunzip.destroy(err));
+  job.file.pipe(job.gunzip);
+}
+
 port?.on('message', (m: ToWorker) => {
   switch (m.op) {
     case 'start':
       start(m.id);
+      break;
+    case 'file':
+      startFile(m.id, m.path, m.start, m.end);
       break;
     case 'data': {
       const job = jobs.get(m.id);
@@ -74,6 +94,7 @@ port?.on('message', (m: ToWorker) => {
     case 'cancel': {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
+      job?.file?.destroy();
       job?.gunzip.destroy();
       break;
     }

@@ -60,7 +60,7 @@ class DiffIdPool {
   private readonly size = Math.max(1, availableParallelism());
 
   /** Start a job on the least busy worker (spawning one while the pool is below its size). */
-  start(): DiffIdJob {
+  start(file?: { path: string; start: number; end: number }): DiffIdJob {
     let owner = this.workers.reduce<PoolWorker | undefined>((best, w) => (!best || w.active < best.active ? w : best), undefined);
     if (!owner || (owner.active > 0 && this.workers.length < this.size)) owner = this.spawn();
     owner.active++;
@@ -72,9 +72,17 @@ class DiffIdPool {
       reject = rej;
     });
     result.catch(() => {}); // observed through finish(); never an unhandled rejection
-    this.jobs.set(id, { owner, inFlight: 0, ended: false, busy: false, drained: undefined, resolve, reject });
-    this.send(owner, { op: 'start', id });
-    return new DiffIdJob(this, id, result);
+    const job: JobState = { owner, inFlight: 0, ended: false, busy: false, drained: undefined, resolve, reject };
+    this.jobs.set(id, job);
+    if (file) {
+      // The worker reads the range itself: it owes a result from now on.
+      job.ended = true;
+      this.setBusy(job, true);
+      this.send(owner, { op: 'file', id, ...file });
+    } else {
+      this.send(owner, { op: 'start', id });
+    }
+    return new DiffIdJob(this, id, result, !!file);
   }
 
   /** Hand a copy of a chunk to the job's worker; resolves when there is room for more. */
@@ -187,12 +195,14 @@ class DiffIdJob {
     private readonly pool: DiffIdPool,
     private readonly id: number,
     private readonly result: Promise<{ digest: Digest; size: number }>,
+    /** The worker reads the bytes from the file itself: nothing to feed it. */
+    private readonly selfFed: boolean,
   ) {}
   push(chunk: Buffer): Promise<void> | undefined {
-    return this.pool.push(this.id, chunk);
+    return this.selfFed ? undefined : this.pool.push(this.id, chunk);
   }
   finish(): Promise<{ digest: Digest; size: number }> {
-    this.pool.end(this.id);
+    if (!this.selfFed) this.pool.end(this.id);
     return this.result;
   }
   cancel(): void {
@@ -236,7 +246,13 @@ class LayerChecker extends Transform {
     private readonly onResult: (err: Error | undefined) => void,
   ) {
     super();
-    this.job = layer.compression === 'gzip' && diffIdDeclared(layer) ? getPool().start() : undefined;
+    const file = layer.source.file;
+    // A file-backed layer is read by the worker itself, so decompression never holds back
+    // the upload and no copies cross threads; other sources are fed chunk by chunk.
+    this.job =
+      layer.compression === 'gzip' && diffIdDeclared(layer) && !process.env.NOVERIFY
+        ? getPool().start(file && { path: file.path, start: file.offset, end: file.offset + layer.size })
+        : undefined;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

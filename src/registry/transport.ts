@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, EnvHttpProxyAgent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, buildConnector, loadEnvHttpProxyAgent, type Connector, type Dispatcher } from './undici-parts.js';
 import { TarpushError } from '../errors.js';
 import { isLoopbackRegistry } from '../reference/index.js';
 import { codesOf, isTransientNetworkError, networkError, safeUrl } from './errors.js';
@@ -119,7 +119,7 @@ export class Transport {
     const lenient = buildConnector({ ...this.tlsOptions(true), timeout: opts.connectTimeout });
     const registryHostname = this.registryHostname;
     // --insecure concerns the registry host only, not token servers or storage redirects.
-    const connect: buildConnector.connector = (o, cb) =>
+    const connect: Connector = (o, cb) =>
       (opts.insecure && o.hostname === registryHostname ? lenient : verifying)(o, cb);
     this.direct = new Agent({ connect, keepAliveTimeout: 10_000, connectTimeout: opts.connectTimeout });
     const env = opts.env;
@@ -148,6 +148,7 @@ export class Transport {
     if (!d) {
       const tls = this.tlsOptions(isRegistry && this.opts.insecure);
       // EnvHttpProxyAgent still applies NO_PROXY; it is given our env, not process.env.
+      const EnvHttpProxyAgent = loadEnvHttpProxyAgent();
       d = new EnvHttpProxyAgent({
         ...this.proxyEnv,
         connect: { ...tls, timeout: this.opts.connectTimeout },
