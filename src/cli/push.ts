@@ -29,6 +29,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         .option('format', { choices: ['keep', 'docker', 'oci'] as const, default: publishDefaults.format, describe: 'manifest format' })
         .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: gzipped layers as they are, plain layers gzipped)' })
         .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
+        .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers as they upload to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
         .option('jobs', { alias: 'j', type: 'number', default: publishDefaults.jobs, describe: 'blobs transferred at once' })
         .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
         .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress output' })
@@ -70,6 +71,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       compression: args.compression as CompressionOption,
       compressionLevel: args['compression-level'],
       jobs: args.jobs,
+      verifyDiffIds: args['verify-diff-ids'],
       client,
       cache: args.cache ? undefined : false,
       ...(source === '-' ? { stdin: io.stdin } : {}),

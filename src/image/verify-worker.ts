@@ -32,6 +32,7 @@ interface Job {
 }
 
 const port = parentPort;
+
 const jobs = new Map<number, Job>();
 
 function post(m: FromWorker): void {

@@ -57,7 +57,9 @@ class DiffIdPool {
   private readonly workers: PoolWorker[] = [];
   private readonly jobs = new Map<number, JobState>();
   private nextId = 1;
-  private readonly size = Math.max(1, availableParallelism());
+  // Decompression runs on the libuv threadpool; a worker mostly hashes. One worker fewer
+  // than the cores leaves one for the upload (and a worker is ~20 MB of memory).
+  private readonly size = Math.max(1, availableParallelism() - 1);
 
   /** Start a job on the least busy worker (spawning one while the pool is below its size). */
   start(file?: { path: string; start: number; end: number }): DiffIdJob {
@@ -244,13 +246,14 @@ class LayerChecker extends Transform {
   constructor(
     private readonly layer: Layer,
     private readonly onResult: (err: Error | undefined) => void,
+    opts: VerifyOptions,
   ) {
     super();
     const file = layer.source.file;
     // A file-backed layer is read by the worker itself, so decompression never holds back
     // the upload and no copies cross threads; other sources are fed chunk by chunk.
     this.job =
-      layer.compression === 'gzip' && diffIdDeclared(layer) && !process.env.NOVERIFY
+      layer.compression === 'gzip' && diffIdDeclared(layer) && opts.diffIds !== false
         ? getPool().start(file && { path: file.path, start: file.offset, end: file.offset + layer.size })
         : undefined;
   }
@@ -317,11 +320,21 @@ class LayerChecker extends Transform {
   }
 }
 
+export interface VerifyOptions {
+  /**
+   * Check the diff_id of compressed layers (decompress and hash on a worker): default true.
+   * Decompressing costs about 3 CPU-seconds per GB on the 2-core build machine (see
+   * docs/decisions.md), so `push --no-verify-diff-ids` can trade the check for speed; the
+   * stored digest and size are always checked.
+   */
+  diffIds?: boolean;
+}
+
 /**
  * Check a full read (bytes 0..size) of a layer that the caller opened itself: the returned
  * stream passes the bytes through, and errors (as `verified` rejects) on a mismatch.
  */
-export function verifyingStream(layer: Layer, full: Readable): { stream: Readable; verified: Promise<void> } {
+export function verifyingStream(layer: Layer, full: Readable, opts: VerifyOptions = {}): { stream: Readable; verified: Promise<void> } {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   const verified = new Promise<void>((res, rej) => {
@@ -329,7 +342,7 @@ export function verifyingStream(layer: Layer, full: Readable): { stream: Readabl
     reject = rej;
   });
   verified.catch(() => {}); // callers may not await it; the stream error still reports the failure
-  const checker = new LayerChecker(layer, (err) => (err ? reject(err) : resolve()));
+  const checker = new LayerChecker(layer, (err) => (err ? reject(err) : resolve()), opts);
   pipeline(full, checker).catch(() => {}); // errors surface on `checker`, which the caller reads
   return { stream: checker, verified };
 }
@@ -343,7 +356,7 @@ export function verifyingStream(layer: Layer, full: Readable): { stream: Readabl
  * (resumed uploads) pass through unchecked. `verified` stays pending until a full read
  * completes: callers that skip the upload (blob already present) must not await it.
  */
-export function verifyingSource(layer: Layer): { source: ByteSource; verified: Promise<void> } {
+export function verifyingSource(layer: Layer, opts: VerifyOptions = {}): { source: ByteSource; verified: Promise<void> } {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   let passed = false;
@@ -359,7 +372,7 @@ export function verifyingSource(layer: Layer): { source: ByteSource; verified: P
     open(start = 0, end = inner.size) {
       const raw = inner.open(start, end);
       if (passed || start !== 0 || end !== inner.size) return raw;
-      const v = verifyingStream(layer, raw);
+      const v = verifyingStream(layer, raw, opts);
       v.verified.then(
         () => {
           passed = true;
@@ -374,8 +387,8 @@ export function verifyingSource(layer: Layer): { source: ByteSource; verified: P
 }
 
 /** Read a layer once, in full, and check its digest, size and diff_id. */
-export async function verifyLayer(layer: Layer): Promise<void> {
-  const { source, verified } = verifyingSource(layer);
+export async function verifyLayer(layer: Layer, opts: VerifyOptions = {}): Promise<void> {
+  const { source, verified } = verifyingSource(layer, opts);
   const sink = new Writable({ write: (_c, _e, cb) => cb(), highWaterMark: 1 << 20 });
   await Promise.all([pipeline(source.open(), sink), verified]);
 }

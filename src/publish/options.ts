@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { DEFAULT_GZIP_LEVEL } from '../compress/defaults.js';
 import type { ManifestFormat } from '../image/media-types.js';
 import type { ClientOptions } from '../registry/index.js';
 import type { DigestCache } from '../cache/digest-cache.js';
@@ -23,6 +24,11 @@ export interface PublishOptions {
   format?: FormatOption;
   compression?: CompressionOption;
   compressionLevel?: number;
+  /**
+   * Decompress already-compressed layers while they upload to check the config's diff_ids
+   * (default true). Stored digests and sizes are checked either way.
+   */
+  verifyDiffIds?: boolean;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */
@@ -37,6 +43,7 @@ export interface PublishOptions {
 export const publishDefaults = {
   format: 'keep' as FormatOption,
   compression: 'keep' as CompressionOption,
-  compressionLevel: 6,
+  compressionLevel: DEFAULT_GZIP_LEVEL,
+  verifyDiffIds: true,
   jobs: 4,
 };

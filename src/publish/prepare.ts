@@ -3,7 +3,7 @@ import { sha256, type Digest } from '../image/digest.js';
 import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
 import type { ByteSource, Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
-import { verifyLayer, verifyingSource } from '../image/verify.js';
+import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
 import type { CompressionOption, FormatOption } from './options.js';
 import { convertMediaType, rewriteIndex, rewriteManifest } from './rewrite-manifest.js';
@@ -20,6 +20,8 @@ export interface PrepareSettings {
   compression: CompressionOption;
   level: number;
   platforms: readonly string[];
+  /** Decompress compressed layers to check their diff_ids (default true). */
+  verifyDiffIds: boolean;
 }
 
 /** `os/arch[/variant]` of a platform, for matching --platform and for messages. */
@@ -56,7 +58,7 @@ async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSe
 
 async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: PrepareSettings): Promise<Descriptor> {
   const target = targetCompression(layer, s.compression);
-  const check = checkedSource(layer);
+  const check = checkedSource(layer, { diffIds: s.verifyDiffIds });
   let stored: StoredBlob;
   let mediaType = layer.mediaType;
   if (target === layer.compression) {
@@ -106,8 +108,8 @@ export function checkPlatform(item: Manifestable, platforms: readonly string[]):
  * that an upload made; when an upload only ever read parts (it resumed after a failure),
  * the layer is read once more to check it, so nothing is tagged unverified.
  */
-function checkedSource(layer: Layer): { source: ByteSource; settle(): Promise<void> } {
-  const v = verifyingSource(layer);
+function checkedSource(layer: Layer, opts: VerifyOptions): { source: ByteSource; settle(): Promise<void> } {
+  const v = verifyingSource(layer, opts);
   let fullReadEnded = false;
   const source: ByteSource = {
     size: v.source.size,
@@ -118,5 +120,5 @@ function checkedSource(layer: Layer): { source: ByteSource; settle(): Promise<vo
       return stream;
     },
   };
-  return { source, settle: () => (fullReadEnded ? v.verified : verifyLayer(layer)) };
+  return { source, settle: () => (fullReadEnded ? v.verified : verifyLayer(layer, opts)) };
 }

@@ -45,6 +45,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     compression: opts.compression ?? publishDefaults.compression,
     level: opts.compressionLevel ?? publishDefaults.compressionLevel,
     platforms: opts.platforms ?? [],
+    verifyDiffIds: opts.verifyDiffIds ?? publishDefaults.verifyDiffIds,
   };
   if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
     throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);
