@@ -138,3 +138,17 @@ test('a corrupted layer fails the push with DIGEST_MISMATCH and writes no tag', 
   );
   assert.deepEqual(await registryTags(reg.url, 'fx/corrupt'), []);
 });
+
+test("a config whose diff_id does not match its gzip layer is refused unless --no-verify-diff-ids", async (t) => {
+  const dir = await tempDir(t);
+  const { makeMalformedCorpus } = await import('../corpus/make-malformed.js');
+  const bad = (await makeMalformedCorpus(dir)).find((c) => c.name === 'diff-id-value-mismatch')!;
+  await assert.rejects(
+    publish({ source: bad.file, destinations: [`${reg.host}/fx/diffid:v1`], cache: false }),
+    (e: unknown) => isTarpushError(e, 'DIFF_ID_MISMATCH') && /diff_id/.test(e.message),
+  );
+  assert.deepEqual(await registryTags(reg.url, 'fx/diffid'), []);
+  // Opting out keeps the stored-digest check and publishes what the archive holds.
+  const [r] = await publish({ source: bad.file, destinations: [`${reg.host}/fx/diffid:v1`], cache: false, verifyDiffIds: false });
+  assert.equal((await skopeoView(`${reg.host}/fx/diffid:v1`)).manifestDigest, r!.digest);
+});
