@@ -12,13 +12,14 @@ const description = `Publish an image archive to a registry or an OCI layout dir
 <source> is a kaniko --tar-path tarball, a docker save archive (any Docker version), an OCI
 image layout (archive or directory), any of them gzipped, or - for standard input.
 <destination> is a registry reference (registry/repo[:tag]) or oci:DIR[:tag]. Without a
-destination the image goes to its own RepoTags.`;
+destination the image goes to its own RepoTags. With --format keep a registry gets the
+archive's own manifest (a kaniko tarball keeps the digest the build reported) and an OCI
+layout gets an OCI manifest (layout readers skip others).`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = await parseVerb('push <source> [destination]', argv, io, (y) =>
+  const args = await parseVerb('push <source> [destination] [options]', argv, io, (y) =>
     withRegistryFlags(
       y
-        .usage('Usage: tarpush push <source> [destination] [options]')
         // The description goes in the epilogue: yargs 17 wraps a multi-line usage as one run.
         .epilogue(description)
         .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'add a tag in every destination repository (repeatable)' })
