@@ -114,13 +114,21 @@ function counter(): { sink: Writable; bytes: () => number } {
   };
 }
 
-async function timed(name: string, run: () => Promise<number>): Promise<Result> {
+/** What a candidate reports: output bytes, and for external tools their own time and CPU. */
+interface Measured {
+  outBytes: number;
+  seconds?: number;
+  cpu?: number;
+}
+
+async function timed(name: string, run: () => Promise<number | Measured>): Promise<Result> {
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const outBytes = await run();
+  const got = await run();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
-  return { name, seconds, cpu: (c.user + c.system) / 1e6, outBytes };
+  const m: Measured = typeof got === 'number' ? { outBytes: got } : got;
+  return { name, seconds: m.seconds ?? seconds, cpu: m.cpu ?? (c.user + c.system) / 1e6, outBytes: m.outBytes };
 }
 
 async function streamThrough(chunks: Buffer[], make: (input: Readable) => Readable): Promise<number> {
@@ -135,15 +143,35 @@ function fflateAsync(data: Buffer, level: fflate.DeflateOptions['level']): Promi
   );
 }
 
-/** Run a shell pipeline that prints a byte count (`… | wc -c`) and parse it. */
-function shellCount(cmd: string): Promise<number> {
+/** Run a shell command line and resolve with what it prints. */
+function shell(cmd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${cmd} exited ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`))));
   });
+}
+
+/**
+ * Run an external tool under /usr/bin/time (when present) so its CPU time is measured too.
+ * `cmd` prints a byte count unless `outBytes` is given.
+ */
+async function external(cmd: string, outBytes?: () => Promise<number>): Promise<Measured> {
+  const timeFile = join(tmpdir(), `tarpush-bench-time-${process.pid}`);
+  const haveTime = (await shell('test -x /usr/bin/time && echo 1 || echo 0')).trim() === '1';
+  const quoted = cmd.replace(/'/g, `'\\''`);
+  const t0 = process.hrtime.bigint();
+  const printed = await shell(haveTime ? `/usr/bin/time -f '%U %S' -o ${timeFile} sh -c '${quoted}'` : cmd);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let cpu: number | undefined;
+  if (haveTime) {
+    const [user, sys] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).slice(-2).map(Number);
+    cpu = user! + sys!;
+    await rm(timeFile, { force: true });
+  }
+  return { outBytes: outBytes ? await outBytes() : Number(printed.trim()), seconds, cpu };
 }
 
 /**
@@ -151,7 +179,7 @@ function shellCount(cmd: string): Promise<number> {
  * whose one layer is the uncompressed corpus, copied with --dest-compress. Resolves with
  * the compressed layer size; the time includes skopeo reading and hashing the corpus.
  */
-async function skopeoCompress(corpus: string, data: Buffer): Promise<number> {
+async function skopeoCompress(corpus: string, data: Buffer): Promise<Measured> {
   const work = await mkdtemp(join(tmpdir(), 'tarpush-bench-skopeo-'));
   try {
     const src = await openLayout(join(work, 'src'), { create: true });
@@ -169,21 +197,21 @@ async function skopeoCompress(corpus: string, data: Buffer): Promise<number> {
     );
     await src.putManifest('bench', manifest, MediaType.ociManifest);
     const dst = join(work, 'dst');
-    const t0 = process.hrtime.bigint();
-    await shellCount(`skopeo --insecure-policy copy --quiet --dest-compress --dest-compress-format gzip oci:${src.root}:bench oci:${dst}:bench && echo 0`);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const out = await openLayout(dst);
-    const m = JSON.parse((await out.getManifest('bench')).raw.toString()) as { layers: Array<{ size: number }> };
-    skopeoSeconds = seconds;
-    return m.layers[0]!.size;
+    return await external(
+      `skopeo --insecure-policy copy --quiet --dest-compress --dest-compress-format gzip oci:${src.root}:bench oci:${dst}:bench`,
+      async () => {
+        const out = await openLayout(dst);
+        const m = JSON.parse((await out.getManifest('bench')).raw.toString()) as { layers: Array<{ size: number }> };
+        return m.layers[0]!.size;
+      },
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
-let skopeoSeconds = 0;
 
 async function onPath(cmd: string): Promise<boolean> {
-  return (await shellCount(`command -v ${cmd} >/dev/null 2>&1 && echo 1 || echo 0`)) === 1;
+  return (await shell(`command -v ${cmd} >/dev/null 2>&1 && echo 1 || echo 0`)).trim() === '1';
 }
 
 async function main(): Promise<void> {
@@ -199,7 +227,7 @@ async function main(): Promise<void> {
   const inMB = data.length / 1e6;
   const load0 = loadavg()[0]!;
 
-  const candidates: Array<[string, () => Promise<number>]> = [];
+  const candidates: Array<[string, () => Promise<number | Measured>]> = [];
   for (const level of levels) {
     candidates.push([`node:zlib gzip -${level} (1 thread)`, () => streamThrough(chunks, (i) => i.pipe(zlib.createGzip({ level })))]);
   }
@@ -216,10 +244,10 @@ async function main(): Promise<void> {
     }
   }
   for (const level of levels) {
-    candidates.push([`gzip CLI -${level}`, () => shellCount(`gzip -${level} -c < '${corpus}' | wc -c`)]);
+    candidates.push([`gzip CLI -${level}`, () => external(`gzip -${level} -c < '${corpus}' | wc -c`)]);
   }
   if (await onPath('pigz')) {
-    for (const level of levels) candidates.push([`pigz -${level}`, () => shellCount(`pigz -${level} -c < '${corpus}' | wc -c`)]);
+    for (const level of levels) candidates.push([`pigz -${level}`, () => external(`pigz -${level} -c < '${corpus}' | wc -c`)]);
   }
 
   if (await onPath('skopeo')) {
@@ -232,8 +260,6 @@ async function main(): Promise<void> {
     let best: Result | undefined;
     for (let r = 0; r < repeat; r++) {
       const res = await timed(name, run);
-      if (name.startsWith('skopeo')) res.seconds = skopeoSeconds; // the copy only, not the layout set-up
-      if (/^(gzip CLI|pigz|skopeo)/.test(name)) delete res.cpu; // child CPU is not ours
       if (!best || res.seconds < best.seconds) best = res;
     }
     results.push(best!);

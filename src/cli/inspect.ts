@@ -5,6 +5,7 @@ import { selectImages } from '../archive/select.js';
 import { describeImages, type ImageDescription } from '../image/describe.js';
 import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
 import type { CliIO } from './io.js';
+import { formatImages } from './format-images.js';
 import { parseVerb } from './parse.js';
 import { withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
@@ -33,36 +34,6 @@ interface Described {
   images: (ImageDescription & { position: number; verified?: boolean })[];
 }
 
-function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
-const platformText = (d: ImageDescription): string =>
-  d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : 'unknown';
-
-function printHuman(io: CliIO, out: Described): void {
-  const lines: string[] = [];
-  out.images.forEach((d, i) => {
-    if (i > 0) lines.push('');
-    lines.push(`image ${d.position}: ${d.repoTags.length > 0 ? d.repoTags.join(', ') : '(untagged)'}${d.refName !== undefined ? ` [ref ${d.refName}]` : ''}`);
-    lines.push(`  platform: ${platformText(d)}`);
-    if (d.index) lines.push(`  index:    ${d.index.digest}`);
-    lines.push(`  manifest: ${d.digest} (${d.mediaType})`);
-    lines.push(`  config:   ${d.config.digest} (${formatSize(d.config.size)})`);
-    lines.push(`  layers:   ${d.layers.length}`);
-    for (const l of d.layers) lines.push(`    ${l.digest}  ${formatSize(l.size).padStart(10)}  ${l.compression.padEnd(4)}  diff_id ${l.diffId}`);
-    if (d.verified) lines.push('  verified');
-  });
-  io.stdout.write(`${lines.join('\n')}\n`);
-}
-
 /** Describe (and optionally verify) the images of an archive file, directory or `-`. */
 export async function inspectArchive(path: string, opts: InspectOptions, io: CliIO): Promise<number> {
   const archive = await openArchive(path, { stdin: io.stdin });
@@ -75,7 +46,7 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
       for (const d of describeImages(im.root, names)) out.images.push({ ...d, position: im.index, ...(opts.verify ? { verified: true } : {}) });
     }
     if (opts.json) io.stdout.write(`${JSON.stringify(out)}\n`);
-    else printHuman(io, out);
+    else io.stdout.write(formatImages(out.images));
     return ExitCode.ok;
   } finally {
     await archive.close();

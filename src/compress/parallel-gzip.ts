@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Readable, finished } from 'node:stream';
 import zlib from 'node:zlib';
 import { TarpushError } from '../errors.js';

@@ -3,6 +3,7 @@ import { sha256, type Digest } from '../image/digest.js';
 import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
 import type { ByteSource, Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
+import { platformText } from '../image/platform-text.js';
 import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
 import type { CompressionOption, FormatOption } from './options.js';
@@ -24,9 +25,6 @@ export interface PrepareSettings {
   verifyDiffIds: boolean;
 }
 
-/** `os/arch[/variant]` of a platform, for matching --platform and for messages. */
-export const platformText = (p: Platform | undefined): string =>
-  p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : 'unknown';
 
 const platformMatches = (p: Platform | undefined, wanted: readonly string[]): boolean =>
   wanted.length === 0 || wanted.some((w) => w === platformText(p) || (p && !w.split('/')[2] && w === `${p.os}/${p.architecture}`));

@@ -35,10 +35,8 @@ export function parsePlatform(text: string): PlatformSpec {
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
-/** `os/arch[/variant]`, for messages and output. */
-export function platformText(p: Pick<Platform, 'os' | 'architecture' | 'variant'> | undefined): string {
-  return p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : 'unknown';
-}
+import { platformText } from '../image/platform-text.js';
+export { platformText };
 
 /** The normalised `os/arch/variant` key two platforms are compared by. */
 function normalised(p: Pick<Platform, 'os' | 'architecture' | 'variant'>): { os: string; architecture: string; variant: string } {
