@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import * as fflate from 'fflate';
 import tar from 'tar-stream';
+import { DEFAULT_GZIP_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, defaultGzipConcurrency } from '../src/compress/defaults.js';
 import { gzipParallel } from '../src/compress/parallel-gzip.js';
 import { sha256 } from '../src/image/digest.js';
 import { MediaType } from '../src/image/media-types.js';
@@ -243,6 +244,10 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  candidates.push([
+    `gzipParallel defaults (-${DEFAULT_GZIP_LEVEL}, ${DEFAULT_GZIP_BLOCK_SIZE >> 10}K, ${defaultGzipConcurrency()} at once)`,
+    () => streamThrough(chunks, (i) => gzipParallel(i)),
+  ]);
   for (const level of levels) {
     candidates.push([`gzip CLI -${level}`, () => external(`gzip -${level} -c < '${corpus}' | wc -c`)]);
   }

@@ -10,6 +10,7 @@ export {
   DEFAULT_ZSTD_LEVEL,
   assertCompressionLevel,
   compressionLevelDefault,
+  defaultGzipConcurrency,
 } from './defaults.js';
 export { gzipParallel, type GzipParallelOptions } from './parallel-gzip.js';
 export { assertCompressionSupported, zstdAvailable, zstdStream } from './zstd.js';

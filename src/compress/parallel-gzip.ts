@@ -33,7 +33,10 @@ export interface GzipParallelOptions {
   level?: number;
   /** Input bytes per block (default DEFAULT_GZIP_BLOCK_SIZE). Changes the output bytes. */
   blockSize?: number;
-  /** Blocks compressed at once (default os.availableParallelism()). Never changes the output. */
+  /**
+   * Blocks compressed at once (default defaultGzipConcurrency()). Never changes the output.
+   * The blocks run on the libuv threadpool (UV_THREADPOOL_SIZE, 4 by default), which also caps it.
+   */
   concurrency?: number;
 }
 
