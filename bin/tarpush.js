@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // Entry point. `--version` is answered without loading anything else: tagging scripts call us in loops.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+// Layer compression and decompression run on libuv's threadpool (4 threads by default):
+// size it to the machine before anything uses it, so bigger CI runners are used fully.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
