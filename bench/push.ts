@@ -189,6 +189,23 @@ async function main(): Promise<void> {
       skopeo.set(f, cell({ id: `cold-skopeo-${f}`, format: f, tool: 'skopeo', scenario: 'cold', command: '', vsFloor: true }));
     }
   }
+  // Already-gzipped archives again, with the diff_id check (decompression) switched off.
+  const unverified = new Map<ArchiveFormat, Cell>();
+  for (const f of ARCHIVE_FORMATS.filter((x) => x !== 'docker-save')) {
+    unverified.set(
+      f,
+      cell({
+        id: `cold-tarpush-${f}-no-diff-ids`,
+        format: f,
+        tool: 'tarpush',
+        scenario: 'cold, --no-verify-diff-ids',
+        command: '',
+        target: { kind: 'floor-ratio', max: 1.15 },
+        rssLimitMiB: RSS_LIMIT_MIB,
+        vsFloor: true,
+      }),
+    );
+  }
   const warm = new Map<ArchiveFormat, Cell>();
   const tags20 = new Map<ArchiveFormat, Cell>();
   for (const f of ARCHIVE_FORMATS) {
@@ -252,6 +269,21 @@ async function main(): Promise<void> {
       try {
         await sampleInFreshRegistry(c, `tarpush ${f} cold run ${run}/${runs}`, async (reg) => {
           const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache']);
+          c.command ||= tarpushCommand(argv, reg, cacheDir);
+          const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
+          await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
+          return s;
+        });
+      } finally {
+        await rm(cacheDir, { recursive: true, force: true });
+      }
+    }
+
+    for (const [f, c] of unverified) {
+      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
+      try {
+        await sampleInFreshRegistry(c, `tarpush ${f} cold --no-verify-diff-ids run ${run}/${runs}`, async (reg) => {
+          const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache', '--no-verify-diff-ids']);
           c.command ||= tarpushCommand(argv, reg, cacheDir);
           const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
           await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);

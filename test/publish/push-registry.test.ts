@@ -152,3 +152,26 @@ test("a config whose diff_id does not match its gzip layer is refused unless --n
   const [r] = await publish({ source: bad.file, destinations: [`${reg.host}/fx/diffid:v1`], cache: false, verifyDiffIds: false });
   assert.equal((await skopeoView(`${reg.host}/fx/diffid:v1`)).manifestDigest, r!.digest);
 });
+
+test('--destination publishes the same image to several places; tags land only after all have every blob', async (t) => {
+  const dir = await tempDir(t);
+  const layout = join(dir, 'layout');
+  const manifests: string[] = [];
+  const results = await publish({
+    source: fixture('docker-archive.tar'),
+    destinations: [`${reg.host}/multi/one:v1`, `${reg.host}/multi/two:v1`, `oci:${layout}:v1`],
+    tags: ['extra'],
+    cache: false,
+    onEvent: (e) => {
+      if (e.type === 'manifest') manifests.push(e.place);
+      // Every blob-done event must come before the first tag is written.
+      if (e.type === 'blob-done') assert.equal(manifests.length, 0, 'a manifest was written before every blob was confirmed');
+    },
+  });
+  const [r] = results;
+  assert.equal(r!.references.filter((x) => x.endsWith(':v1')).length, 3);
+  for (const repo of ['multi/one', 'multi/two']) assert.equal((await skopeoView(`${reg.host}/${repo}:extra`)).manifestDigest, r!.digest);
+  const { run } = await import('../support/exec.js');
+  const raw = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', `oci:${layout}:extra`])).stdout);
+  assert.deepEqual(raw.rootfs.diff_ids, expected['docker-archive.tar']!.images[0]!.diffIds);
+});
