@@ -153,7 +153,8 @@ class DiffIdPool {
   }
 
   private spawn(): PoolWorker {
-    const worker = new Worker(new URL('./verify-worker.js', import.meta.url));
+    // execArgv: [] — the worker must not inherit flags such as --input-type or --eval.
+    const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { execArgv: [] });
     const pw: PoolWorker = { worker, active: 0, busy: 0 };
     worker.unref();
     worker.on('message', (m: FromWorker) => this.onMessage(m));
