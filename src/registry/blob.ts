@@ -50,13 +50,7 @@ function mismatch(repo: Repository, digest: Digest, actual: string, url: URL): T
 export async function getBlob(repo: Repository, digest: Digest): Promise<Readable> {
   const method = 'GET';
   const what = `blob ${repo.name}@${digest}`;
-  const resp = await repo.client.request({
-    method,
-    path: repo.apiPath(`blobs/${digest}`),
-    scopes: [pullScope(repo.repository)],
-    what,
-  });
-  if (resp.status !== 200) throw await repo.client.failure(resp, what, method);
+  const resp = await requestBlob(repo, digest, what);
   const hash = createHash('sha256');
   const url = resp.url;
   const verifier = new Transform({
@@ -78,18 +72,18 @@ export async function getBlob(repo: Repository, digest: Digest): Promise<Readabl
   return verifier;
 }
 
+/** GET a blob; anything but 200 becomes the registry's typed error. */
+async function requestBlob(repo: Repository, digest: Digest, what: string) {
+  const resp = await repo.client.request({ method: 'GET', path: repo.apiPath(`blobs/${digest}`), scopes: [pullScope(repo.repository)], what });
+  if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
+  return resp;
+}
+
 /** A small blob (a config) in memory, at most `maxBytes`, digest checked; retried when the body breaks off. */
 export async function getBlobBytes(repo: Repository, digest: Digest, maxBytes: number): Promise<Buffer> {
-  const method = 'GET';
   const what = `blob ${repo.name}@${digest}`;
   return withReadRetries(repo.client, what, async () => {
-    const resp = await repo.client.request({
-      method,
-      path: repo.apiPath(`blobs/${digest}`),
-      scopes: [pullScope(repo.repository)],
-      what,
-    });
-    if (resp.status !== 200) throw await repo.client.failure(resp, what, method);
+    const resp = await requestBlob(repo, digest, what);
     const bytes = await readBytes(resp, maxBytes, what);
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw mismatch(repo, digest, actual, resp.url);
