@@ -4,6 +4,7 @@ import { formatOfManifestMediaType, layerMediaType, type Compression, type Manif
 import { bufferSource } from '../image/sources.js';
 import type { ByteSource, Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
 import { platformText } from '../image/platform-text.js';
+import { settleAll } from '../util/settle-all.js';
 import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
 import type { CompressionOption, FormatOption } from './options.js';
@@ -48,7 +49,8 @@ async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSe
   const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
   const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
   const layers = image.layers.map((layer) => publishLayer(layer, format, transfers, s));
-  const [, ...descriptors] = await Promise.all([config, ...layers]);
+  await settleAll<unknown>([config, ...layers]);
+  const descriptors = await Promise.all(layers); // all fulfilled by now
   const raw = rewriteManifest(image.rawManifest, { format: s.format === 'keep' ? undefined : format, config: image.config, layers: descriptors });
   const mediaType = convertMediaType(image.mediaType, s.format === 'keep' ? undefined : format);
   return { raw, mediaType, digest: raw === image.rawManifest ? image.digest : sha256(raw) };
@@ -81,7 +83,7 @@ async function prepareIndex(index: ImageIndex, transfers: BlobTransfers, putChil
     const have = index.manifests.map((c) => platformText(c.descriptor.platform)).join(', ');
     throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${s.platforms.join(',')} (it has ${have})`);
   }
-  const children = await Promise.all(
+  const children = await settleAll(
     kept.map(async (c) => {
       if (!c) return undefined;
       const child = await prepare(c.item, transfers, putChild, { ...s, platforms: [] });

@@ -4,6 +4,7 @@ import type { ArchiveImage } from '../image/types.js';
 import type { BlobAction } from '../image/sink.js';
 import { parseReference } from '../reference/index.js';
 import { limit } from '../util/limit.js';
+import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
 import { destinationTags, parseDestination, type Destination } from './destination.js';
 import type { PublishListener } from './events.js';
@@ -63,7 +64,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
       checkPlatform(image.root, settings.platforms);
       const targets = await planTargets(image, dests, opts);
       // Phase 1: blobs (and index children by digest) into every place.
-      const prepared = await Promise.all(
+      const prepared = await settleAll(
         targets.map(async (t) => {
           const transfers = new BlobTransfers(t.place, run, cache, emit);
           const putChild = (m: PreparedManifest) => putManifest(t, m.digest, m, emit);
@@ -71,9 +72,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
           return { t, manifest, transfers };
         }),
       );
+      for (const { t, manifest } of prepared) checkPinnedDigest(t.dest, manifest.digest);
       // Phase 2: tags, concurrently, once everything they need is present everywhere.
       const references: string[] = [];
-      await Promise.all(
+      await settleAll(
         prepared.flatMap(({ t, manifest }) => {
           const refs = t.tags.length ? t.tags : [manifest.digest];
           references.push(...t.tags.map((tag) => t.place.reference(tag)), t.place.reference(manifest.digest));
@@ -92,6 +94,14 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   } finally {
     await cache?.save().catch(() => {});
     await archive.close();
+  }
+}
+
+/** A destination written `repo@sha256:…` must name the digest we are about to write. */
+function checkPinnedDigest(dest: Destination, digest: string): void {
+  const pinned = dest.kind === 'registry' ? dest.ref.digest : undefined;
+  if (pinned && pinned !== digest) {
+    throw new TarpushError('USAGE', `destination ${dest.text} names digest ${pinned}, but the image's manifest is ${digest}`, { expected: pinned, actual: digest });
   }
 }
 

@@ -175,3 +175,15 @@ test('--destination publishes the same image to several places; tags land only a
   const raw = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', `oci:${layout}:extra`])).stdout);
   assert.deepEqual(raw.rootfs.diff_ids, expected['docker-archive.tar']!.images[0]!.diffIds);
 });
+
+test('a destination pinned to another digest is refused before any tag is written', async () => {
+  const other = `sha256:${'0'.repeat(64)}`;
+  await assert.rejects(
+    publish({ source: fixture('kaniko.tar'), destinations: [`${reg.host}/fx/pinned@${other}`], tags: ['t'], cache: false }),
+    (e: unknown) => isTarpushError(e, 'USAGE') && e.message.includes(other),
+  );
+  assert.deepEqual(await registryTags(reg.url, 'fx/pinned'), []);
+  const want = expected['kaniko.tar']!.images[0]!.manifestDigest!;
+  const [r] = await publish({ source: fixture('kaniko.tar'), destinations: [`${reg.host}/fx/pinned@${want}`], cache: false });
+  assert.deepEqual(r!.references, [`${reg.host}/fx/pinned@${want}`]);
+});
