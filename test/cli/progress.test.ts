@@ -40,3 +40,22 @@ test('quiet mode writes nothing', () => {
   r.end();
   assert.equal(err(), '');
 });
+
+test('tty mode redraws a table of blobs in place and leaves the final frame', () => {
+  const { io, err } = captureIO();
+  (io.stderr as PassThrough & { isTTY?: boolean; columns?: number }).columns = 60;
+  const r = progressRenderer('tty', io, () => 1000);
+  const other = `sha256:${'cd'.repeat(32)}` as const;
+  r.listener({ type: 'blob-start', place: 'reg/repo', id: digest, kind: 'layer', size: 2_000_000, compressing: false });
+  r.listener({ type: 'blob-start', place: 'reg/repo', id: other, kind: 'config', size: 900, compressing: false });
+  r.listener({ type: 'blob-progress', place: 'reg/repo', id: digest, sent: 1_000_000, size: 2_000_000 });
+  r.listener({ type: 'blob-done', place: 'reg/repo', id: other, digest: other, size: 900, action: 'exists' });
+  r.end();
+  const frame = err();
+  // One line per blob, each cleared before it is drawn, cut to the terminal width.
+  const lines = frame.split('\n').filter(Boolean);
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => l.startsWith('\x1b[2K') && l.length - 4 <= 59), JSON.stringify(lines));
+  assert.match(lines[0]!, /sending +abababababab → reg\/repo {2}1\.0 MB\/2\.0 MB 50%/);
+  assert.match(lines[1]!, /exists +cdcdcdcdcdcd → reg\/repo {2}900 B/);
+});
