@@ -270,15 +270,21 @@ class LayerChecker extends Transform {
 
   override _flush(cb: TransformCallback): void {
     this.finished = true;
-    this.check().then(
-      () => {
-        this.onResult(undefined);
-        cb();
-      },
-      (err: Error) => {
-        this.onResult(err);
-        cb(err);
-      },
+    try {
+      this.checkStored();
+    } catch (err) {
+      this.onResult(err as Error);
+      cb(err as Error);
+      return;
+    }
+    // The stored bytes are proven: end the stream now so the upload completes at wire
+    // speed. The diff_id (decompressing on a worker) is reported through onResult when it
+    // is done; the publisher writes no manifest until then, so a mismatch still publishes
+    // nothing (at most an unreferenced blob whose content matches its digest).
+    cb();
+    this.checkDiffId().then(
+      () => this.onResult(undefined),
+      (err: Error) => this.onResult(err),
     );
   }
 
@@ -287,7 +293,8 @@ class LayerChecker extends Transform {
     cb(err);
   }
 
-  private async check(): Promise<void> {
+  /** Size and stored digest: known the moment the last byte has passed. */
+  private checkStored(): void {
     const layer = this.layer;
     const digest: Digest = `sha256:${this.hash.digest('hex')}`;
     if (this.bytes !== layer.size) {
@@ -302,6 +309,12 @@ class LayerChecker extends Transform {
       this.job?.cancel();
       throw mismatch('DIGEST_MISMATCH', layer, layer.digest, digest, 'stored digest');
     }
+  }
+
+  /** The diff_id: the stored digest itself for plain layers, the worker's answer for gzip ones. */
+  private async checkDiffId(): Promise<void> {
+    const layer = this.layer;
+    const digest = layer.digest;
     if (!diffIdDeclared(layer)) return;
     if (layer.compression === 'none' && digest !== layer.diffId) {
       throw mismatch('DIFF_ID_MISMATCH', layer, layer.diffId, digest, 'diff_id (config rootfs.diff_ids)');
@@ -352,8 +365,10 @@ export function verifyingStream(layer: Layer, full: Readable, opts: VerifyOption
  * Wrap a layer's source so that every full read (0..size) is checked: stored size and
  * digest, and the diff_id (gzip: on a worker; uncompressed: the stored digest; zstd: not
  * checked). `verified` resolves once a full read has passed, and rejects with
- * DIGEST_MISMATCH / SIZE_MISMATCH / DIFF_ID_MISMATCH when one fails; the failing stream
- * errors too, so an upload reading it aborts before it commits the blob. Partial reads
+ * DIGEST_MISMATCH / SIZE_MISMATCH / DIFF_ID_MISMATCH when one fails. A wrong size or
+ * stored digest also errors the stream, so an upload reading it aborts before it commits
+ * the blob; the diff_id of a gzip layer is still being computed when the stream ends, so a
+ * wrong one only rejects `verified` (callers write no manifest before it settles). Partial reads
  * (resumed uploads) pass through unchecked. `verified` stays pending until a full read
  * completes: callers that skip the upload (blob already present) must not await it.
  */
