@@ -141,7 +141,7 @@ async function planTargets(image: ArchiveImage, dests: Destination[], opts: Publ
     // Several images into one repository: each under its own tag(s).
     const own = ownTags(image);
     if (own.length === 0) throw new TarpushError('USAGE', `--all: image ${image.index} has no RepoTag or ref name to tag it with`);
-    plan = dests.map((dest) => ({ dest, tags: destinationTags(dest, [...own, ...extra], undefined).filter((t) => t !== ownTagOf(dest)) }));
+    plan = dests.map((dest) => ({ dest, tags: destinationTags(withoutTag(dest), [...own, ...extra], undefined) }));
   } else {
     plan = dests.map((dest) => ({ dest, tags: destinationTags(dest, extra, 'latest') }));
   }
@@ -149,7 +149,7 @@ async function planTargets(image: ArchiveImage, dests: Destination[], opts: Publ
 }
 
 /** With --all the destination's own tag would put every image under one tag: it is ignored. */
-const ownTagOf = (d: Destination): string | undefined => (d.kind === 'oci' ? d.tag : d.ref.tag);
+const withoutTag = (d: Destination): Destination => (d.kind === 'oci' ? { ...d, tag: undefined } : { ...d, ref: { ...d.ref, tag: undefined } });
 
 async function openDefaultCache() {
   const { DigestCache } = await import('../cache/digest-cache.js');
