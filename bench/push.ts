@@ -247,6 +247,22 @@ async function main(): Promise<void> {
   });
 
   // ---- cold: a fresh registry per sample, formats interleaved so drift in load hits all alike ----
+  /** One cold tarpush sample: a fresh registry and a fresh, disabled digest cache. */
+  const sampleTarpushCold = async (c: Cell, f: ArchiveFormat, extra: string[], label: string): Promise<void> => {
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
+    try {
+      await sampleInFreshRegistry(c, label, async (reg) => {
+        const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache', ...extra]);
+        c.command ||= tarpushCommand(argv, reg, cacheDir);
+        const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
+        await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
+        return s;
+      });
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  };
+
   for (let run = 1; run <= runs; run++) {
     await sampleInFreshRegistry(floor, `floor run ${run}/${runs}`, async (reg) => {
       floor.command ||= [
@@ -263,35 +279,9 @@ async function main(): Promise<void> {
       return s;
     });
 
-    for (const f of ARCHIVE_FORMATS) {
-      const c = cold.get(f)!;
-      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
-      try {
-        await sampleInFreshRegistry(c, `tarpush ${f} cold run ${run}/${runs}`, async (reg) => {
-          const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache']);
-          c.command ||= tarpushCommand(argv, reg, cacheDir);
-          const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
-          await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
-          return s;
-        });
-      } finally {
-        await rm(cacheDir, { recursive: true, force: true });
-      }
-    }
-
+    for (const f of ARCHIVE_FORMATS) await sampleTarpushCold(cold.get(f)!, f, [], `tarpush ${f} cold run ${run}/${runs}`);
     for (const [f, c] of unverified) {
-      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
-      try {
-        await sampleInFreshRegistry(c, `tarpush ${f} cold --no-verify-diff-ids run ${run}/${runs}`, async (reg) => {
-          const argv = pushArgs(archive(f).file, `${reg.host}/bench/${f}:v1`, ['--no-cache', '--no-verify-diff-ids']);
-          c.command ||= tarpushCommand(argv, reg, cacheDir);
-          const s = fromFinished(await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: PUSH_TIMEOUT_MS }));
-          await checkPushed(s, reg, `bench/${f}`, 'v1', archive(f).expectedDigest);
-          return s;
-        });
-      } finally {
-        await rm(cacheDir, { recursive: true, force: true });
-      }
+      await sampleTarpushCold(c, f, ['--no-verify-diff-ids'], `tarpush ${f} cold --no-verify-diff-ids run ${run}/${runs}`);
     }
 
     for (const f of skipSkopeo ? [] : ARCHIVE_FORMATS) {
