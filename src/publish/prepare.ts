@@ -108,7 +108,28 @@ export function checkPlatform(item: Manifestable, platforms: readonly string[]):
  * that an upload made; when an upload only ever read parts (it resumed after a failure),
  * the layer is read once more to check it, so nothing is tagged unverified.
  */
-function checkedSource(layer: Layer, opts: VerifyOptions): { source: ByteSource; settle(): Promise<void> } {
+interface CheckedSource {
+  source: ByteSource;
+  settle(): Promise<void>;
+}
+
+/**
+ * One check per layer and setting, shared by every destination of a publish: once a full
+ * read has been verified, later uploads of the same layer (other registries, other
+ * repositories) read it unchecked instead of decompressing it again.
+ */
+const checks = new WeakMap<Layer, Map<boolean, CheckedSource>>();
+
+function checkedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
+  let bySetting = checks.get(layer);
+  if (!bySetting) checks.set(layer, (bySetting = new Map()));
+  const key = opts.diffIds !== false;
+  let checked = bySetting.get(key);
+  if (!checked) bySetting.set(key, (checked = newCheckedSource(layer, opts)));
+  return checked;
+}
+
+function newCheckedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
   const v = verifyingSource(layer, opts);
   let fullReadEnded = false;
   const source: ByteSource = {
