@@ -40,6 +40,15 @@ function missing(label: string, name: string, what: string, detail = 'is missing
   return new TarpushError('ARCHIVE_ENTRY_MISSING', `${label}: ${what} "${name}" ${detail}`, { file: label, entry: name });
 }
 
+/** `require` for any place: `find`, else an ARCHIVE_ENTRY_MISSING saying why not. */
+function requireVia(
+  label: string,
+  find: (name: string) => Promise<FileRegion | undefined>,
+  whyNot: (name: string) => Promise<string>,
+): ArchiveFiles['require'] {
+  return async (name, what) => (await find(name)) ?? Promise.reject(missing(label, name, what, await whyNot(name)));
+}
+
 export function tarFiles(index: TarIndex): ArchiveFiles {
   const label = index.label;
   const find = async (name: string): Promise<FileRegion | undefined> => {
@@ -50,12 +59,10 @@ export function tarFiles(index: TarIndex): ArchiveFiles {
   return {
     label,
     find,
-    async require(name, what) {
-      const r = await find(name);
-      if (r) return r;
+    require: requireVia(label, find, async (name) => {
       const e = index.resolve(name);
-      throw missing(label, name, what, e ? `is a ${e.type}, not a regular file` : 'is missing');
-    },
+      return e ? `is a ${e.type}, not a regular file` : 'is missing';
+    }),
     async exists(name) {
       return index.resolve(name) !== undefined;
     },
@@ -106,12 +113,7 @@ export function dirFiles(root: string): ArchiveFiles {
   return {
     label,
     find,
-    async require(name, what) {
-      const r = await find(name);
-      if (r) return r;
-      const found = await statOf(name);
-      throw missing(label, name, what, found ? 'is not a regular file' : 'is missing');
-    },
+    require: requireVia(label, find, async (name) => ((await statOf(name)) ? 'is not a regular file' : 'is missing')),
     async exists(name) {
       return (await statOf(name)) !== undefined;
     },

@@ -12,7 +12,7 @@ import { isTarpushError, type ErrorCode, type TarpushError } from '../../src/err
 import type { Digest } from '../../src/image/digest.js';
 import { bufferSource } from '../../src/image/sources.js';
 import type { ByteSource } from '../../src/image/types.js';
-import type { ClientEvent, ClientOptions } from '../../src/registry/index.js';
+import { RegistryClient, type ClientEvent, type ClientOptions } from '../../src/registry/index.js';
 import type { RecordedRequest } from '../support/proxy.js';
 import type { RegistryHandle } from '../support/registry.js';
 
@@ -136,5 +136,15 @@ export async function localNonLoopbackName(): Promise<string | undefined> {
     return address.startsWith('127.') ? name : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The bytes the registry itself holds for a blob, read straight from it (not through a proxy). */
+export async function storedBlob(reg: RegistryHandle, repoName: string, digest: string): Promise<Buffer> {
+  const direct = new RegistryClient(reg.host, FAST);
+  try {
+    return await direct.repository(repoName).getBlobBytes(digest as Digest, 64 << 20);
+  } finally {
+    await direct.close();
   }
 }

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { RegistryClient } from '../../src/registry/index.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
-import { assertNoSecrets, FAST, producer, randomBlob, recorded, Recorder, secretsOf } from './helpers.js';
+import { assertNoSecrets, FAST, producer, randomBlob, recorded, Recorder, secretsOf, storedBlob } from './helpers.js';
 
 /** putStream: bytes whose digest is only known once they have all passed. */
 describe('putStream', () => {
@@ -27,14 +27,7 @@ describe('putStream', () => {
     return { client, repo: client.repository(name), path: new RegExp(`^/v2/${name}/`) };
   }
 
-  async function stored(repoName: string, digest: string): Promise<Buffer> {
-    const direct = new RegistryClient(reg.host, FAST);
-    try {
-      return await direct.repository(repoName).getBlobBytes(digest as `sha256:${string}`, 64 << 20);
-    } finally {
-      await direct.close();
-    }
-  }
+  const stored = (repoName: string, digest: string) => storedBlob(reg, repoName, digest);
 
   before(async () => {
     reg = await startRegistry();

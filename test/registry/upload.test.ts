@@ -5,7 +5,7 @@ import { RegistryClient } from '../../src/registry/index.js';
 import type { ByteSource } from '../../src/image/types.js';
 import { startFaultProxy, type FaultProxyHandle, type FaultRule } from '../support/proxy.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
-import { assertNoSecrets, FAST, randomBlob, recorded, Recorder, secretsOf } from './helpers.js';
+import { assertNoSecrets, FAST, randomBlob, recorded, Recorder, secretsOf, storedBlob } from './helpers.js';
 
 /** The upload ladder against a real distribution registry, with the fault proxy in front. */
 describe('putBlob: the upload ladder', () => {
@@ -24,15 +24,7 @@ describe('putBlob: the upload ladder', () => {
     return { client, repo: client.repository(repoName), path: new RegExp(`^/v2/${repoName}/`) };
   }
 
-  /** What the registry itself holds (straight, not through the proxy). */
-  async function stored(repoName: string, digest: string): Promise<Buffer> {
-    const direct = new RegistryClient(reg.host, FAST);
-    try {
-      return await direct.repository(repoName).getBlobBytes(digest as `sha256:${string}`, 64 << 20);
-    } finally {
-      await direct.close();
-    }
-  }
+  const stored = (repoName: string, digest: string) => storedBlob(reg, repoName, digest);
 
   /**
    * A progress callback that arms `rules` just before the second 1 MiB chunk is sent: the
