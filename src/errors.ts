@@ -46,6 +46,7 @@ const registryCodes = [
   'TIMEOUT',
   'NOT_FOUND', // manifest / blob / repo not found
   'UNSUPPORTED', // registry lacks a feature (referrers, delete)
+  'TAGS_INCOMPLETE', // the last step: some tags could not be written (details.tags says which are live)
 ] as const;
 const authCodes = ['AUTH_REQUIRED', 'AUTH_DENIED', 'CREDENTIALS_INVALID'] as const;
 

@@ -48,3 +48,13 @@ export async function parseVerb<T>(
   for (const [k, v] of Object.entries(parsed)) (parsed as Record<string, unknown>)[k] = restoreStdin(v);
   return parsed as T & { _: (string | number)[] };
 }
+
+/**
+ * A flag that may be given several times, one value each (`-t a -t b`), as crane, skopeo and
+ * docker take them: declared as a plain string option (never `array: true`, which would
+ * swallow the positionals after it), collected here.
+ */
+export function repeatable(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}

@@ -1,4 +1,6 @@
 import type { PublishEvent, PublishListener } from '../publish/events.js';
+import type { ClientEvent } from '../registry/options.js';
+import { printable } from '../util/printable.js';
 import { formatBytes, shortDigest } from './format-bytes.js';
 import type { CliIO } from './io.js';
 
@@ -6,6 +8,10 @@ export type ProgressMode = 'tty' | 'plain' | 'quiet';
 
 export interface ProgressRenderer {
   listener: PublishListener;
+  /** The registry client's events: retries and fallbacks get a line each (unless quiet). */
+  clientEvent: (event: ClientEvent) => void;
+  /** How many requests were repeated so far. */
+  retries(): number;
   /** Stop redrawing (and leave the last frame on screen). */
   end(): void;
 }
@@ -31,7 +37,11 @@ function rate(bytes: number, ms: number): string {
  * output is a log (CI), with a byte count every few seconds for big blobs; nothing when quiet.
  */
 export function progressRenderer(mode: ProgressMode, io: CliIO, now: () => number = Date.now): ProgressRenderer {
-  if (mode === 'quiet') return { listener: () => {}, end: () => {} };
+  let retried = 0;
+  const countRetry = (e: ClientEvent) => {
+    if (e.type === 'retry') retried++;
+  };
+  if (mode === 'quiet') return { listener: () => {}, clientEvent: countRetry, retries: () => retried, end: () => {} };
   const blobs = new Map<string, BlobState>();
   const out = io.stderr;
   const key = (e: { place: string; id: string }) => `${e.place}\0${e.id}`;
@@ -53,9 +63,18 @@ export function progressRenderer(mode: ProgressMode, io: CliIO, now: () => numbe
     out.write(frame);
   };
 
+  /** A line of its own: in plain mode as is; on a terminal above the table, which is redrawn below it. */
+  const say = (text: string) => {
+    if (mode === 'tty' && drawn) {
+      out.write(`\x1b[${drawn}A\x1b[0J`);
+      drawn = 0;
+    }
+    out.write(`${printable(text)}\n`);
+  };
+
   const listener = (e: PublishEvent) => {
     if (e.type === 'note') {
-      if (mode === 'plain') out.write(`${e.message}\n`);
+      say(e.message);
       return;
     }
     if (e.type === 'manifest') {
@@ -87,9 +106,22 @@ export function progressRenderer(mode: ProgressMode, io: CliIO, now: () => numbe
     }
   };
 
+  const clientEvent = (e: ClientEvent) => {
+    countRetry(e);
+    if (e.type === 'retry') {
+      const of = (e as { of?: number }).of;
+      say(`retry ${e.attempt}${of ? `/${of}` : ''} after ${e.reason}: ${e.method} ${e.url}`);
+    } else if (e.type === 'fallback' && e.what !== 'http') {
+      // (A loopback registry answering plain HTTP is the documented rule, not news.)
+      say(`fallback ${e.what}: ${e.reason}${e.url ? ` (${e.url})` : ''}`);
+    }
+  };
+
   if (mode === 'tty') timer = setInterval(redraw, 200).unref();
   return {
     listener,
+    clientEvent,
+    retries: () => retried,
     end: () => {
       if (timer) {
         clearInterval(timer);

@@ -2,10 +2,12 @@ import { TarpushError } from '../errors.js';
 import { publishDefaults, type CompressionOption, type FormatOption } from '../publish/options.js';
 import type { PublishResult } from '../publish/publish.js';
 import type { CliIO } from './io.js';
-import { parseVerb } from './parse.js';
+import { parseVerb, repeatable } from './parse.js';
 import { progressRenderer, type ProgressMode } from './progress.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
-import { writeOutputs } from './write-outputs.js';
+import { checkOutputPaths, writeOutputs } from './write-outputs.js';
+import { checkTagArgument } from '../publish/destination.js';
+import { printable } from '../util/printable.js';
 
 const description = `Publish an image archive to a registry or an OCI layout directory.
 
@@ -22,11 +24,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       y
         // The description goes in the epilogue: yargs 17 wraps a multi-line usage as one run.
         .epilogue(description)
-        .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'add a tag in every destination repository (repeatable)' })
-        .option('destination', { alias: 'd', type: 'string', array: true, default: [] as string[], describe: 'publish to this reference too (repeatable, any registry)' })
+        .option('tag', { alias: 't', type: 'string', describe: 'add a tag in every destination repository (repeat the flag for more)' })
+        .option('destination', { alias: 'd', type: 'string', describe: 'publish to this reference too (repeat the flag for more; any registry or oci:DIR[:tag])' })
         .option('image', { type: 'string', describe: 'pick one image of a multi-image archive: RepoTag, ref name or index' })
         .option('all', { type: 'boolean', describe: 'push every image of the archive under its own tag' })
-        .option('platform', { type: 'string', array: true, describe: 'limit a multi-platform index to os/arch[/variant] (repeatable)' })
+        .option('platform', { type: 'string', describe: 'limit a multi-platform index to os/arch[/variant] (repeat the flag for more)' })
         .option('format', { choices: ['keep', 'docker', 'oci'] as const, default: publishDefaults.format, describe: 'manifest format' })
         .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: gzipped layers as they are, plain layers gzipped)' })
         .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
@@ -50,24 +52,33 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   if (!args) return 0;
   if (args._.length < 1) throw new TarpushError('USAGE', 'missing <source> (an archive path, an OCI layout directory, or -); see tarpush push --help');
-  if (args._.length > 2) throw new TarpushError('USAGE', `too many arguments: ${args._.slice(2).join(' ')}`);
+  if (args._.length > 2) throw new TarpushError('USAGE', `too many arguments: ${args._.slice(2).map((a) => printable(String(a))).join(' ')} (one source and one destination; more destinations with -d)`);
   const [source, positional] = args._.map(String) as [string, string | undefined];
-  const client = await clientOptions(args, io, { stdinTaken: source === '-' });
-  const destinations = [...(positional ? [positional] : []), ...args.destination];
+  const destinations = [...(positional ? [positional] : []), ...repeatable(args.destination)];
+  const tags = repeatable(args.tag);
+  for (const t of tags) checkTagArgument(t);
+  const outputFiles = {
+    digestFile: args['digest-file'],
+    imageNameWithDigestFile: args['image-name-with-digest-file'],
+    imageNameTagWithDigestFile: args['image-name-tag-with-digest-file'],
+    githubOutput: io.env.GITHUB_OUTPUT,
+  };
+  await checkOutputPaths(outputFiles);
   const mode: ProgressMode = args.quiet || args.json || args.progress === 'none'
     ? 'quiet'
     : args.progress === 'auto' ? (io.stderr.isTTY ? 'tty' : 'plain') : args.progress;
   const progress = progressRenderer(mode, io);
+  const client = await clientOptions(args, io, { stdinTaken: source === '-', log: progress.clientEvent });
   const { publish } = await import('../publish/publish.js');
   let results: PublishResult[];
   try {
     results = await publish({
       source,
       destinations,
-      tags: args.tag,
+      tags,
       image: args.image,
       all: args.all,
-      platforms: args.platform,
+      platforms: repeatable(args.platform),
       format: args.format as FormatOption,
       compression: args.compression as CompressionOption,
       compressionLevel: args['compression-level'],
@@ -78,21 +89,32 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(source === '-' ? { stdin: io.stdin } : {}),
       onEvent: progress.listener,
     });
+  } catch (err) {
+    // The tag phase failed part-way: --json still says, per destination, which tags are live.
+    if (args.json && err instanceof TarpushError && err.code === 'TAGS_INCOMPLETE' && Array.isArray(err.details.results)) {
+      io.stdout.write(`${JSON.stringify(jsonOf(err.details.results as PublishResult[], !!args.all, progress.retries(), err.toLine()))}\n`);
+    }
+    throw err;
   } finally {
     progress.end();
   }
-  await writeOutputs(results, {
-    digestFile: args['digest-file'],
-    imageNameWithDigestFile: args['image-name-with-digest-file'],
-    imageNameTagWithDigestFile: args['image-name-tag-with-digest-file'],
-    githubOutput: io.env.GITHUB_OUTPUT,
-  });
+  await writeOutputs(results, outputFiles);
   if (args.json) {
-    const json = results.map(({ digest, mediaType, references, blobs }) => ({ digest, mediaType, references, blobs }));
-    io.stdout.write(`${JSON.stringify(args.all ? { images: json } : json[0])}\n`);
+    io.stdout.write(`${JSON.stringify(jsonOf(results, !!args.all, progress.retries()))}\n`);
   } else {
     for (const r of results) for (const ref of r.references.filter((x) => x.includes('@'))) io.stdout.write(`${ref}\n`);
   }
   return 0;
 }
 
+/**
+ * The `--json` shape: one image → that image's object; `--all` → `{ images: [...] }`. Each
+ * image: `digest`/`mediaType` (first destination), `references`, `blobs`, and `destinations`
+ * with the digest each destination holds and every tag with `live`. `retries` counts the
+ * requests repeated; `error` is set when the tag phase failed part-way.
+ */
+function jsonOf(results: PublishResult[], all: boolean, retries: number, error?: string): unknown {
+  const images = results.map(({ digest, mediaType, references, blobs, destinations }) => ({ digest, mediaType, references, blobs, destinations }));
+  const extra = { retries, ...(error ? { error } : {}) };
+  return all ? { images, ...extra } : { ...images[0], ...extra };
+}

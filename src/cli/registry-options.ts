@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { TarpushError } from '../errors.js';
-import type { ClientOptions } from '../registry/index.js';
+import { clientDefaults, type ClientOptions } from '../registry/options.js';
 import type { CliIO } from './io.js';
 
 /** Auth and TLS flags shared by every verb that talks to a registry. */
@@ -11,7 +11,8 @@ export interface RegistryFlags {
   insecure?: boolean;
   'plain-http'?: boolean;
   'ca-file'?: string;
-  verbose?: boolean;
+  retries?: number;
+  timeout?: number;
 }
 
 export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
@@ -22,7 +23,16 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
     .option('insecure', { type: 'boolean', describe: 'do not verify the registry TLS certificate' })
     .option('plain-http', { type: 'boolean', describe: 'use http:// (loopback registries fall back to it on their own)' })
     .option('ca-file', { type: 'string', describe: 'extra CA certificate (PEM) to trust' })
-    .group(['username', 'password-stdin', 'authfile', 'insecure', 'plain-http', 'ca-file'], 'Registry:') as Argv<T & RegistryFlags>;
+    .option('retries', { type: 'number', describe: `times a failed request is repeated (default ${clientDefaults.retries})` })
+    .option('timeout', { type: 'number', describe: `seconds a request may go without any byte from the registry (default ${clientDefaults.timeoutMs / 1000})` })
+    .check((a) => {
+      const r = a.retries as number | undefined;
+      const t = a.timeout as number | undefined;
+      if (r !== undefined && (!Number.isInteger(r) || r < 0)) throw new Error('--retries must be a whole number ≥ 0');
+      if (t !== undefined && !(t > 0)) throw new Error('--timeout must be a number of seconds > 0');
+      return true;
+    })
+    .group(['username', 'password-stdin', 'authfile', 'insecure', 'plain-http', 'ca-file', 'retries', 'timeout'], 'Registry:') as Argv<T & RegistryFlags>;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -31,7 +41,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { stdinTaken?: boolean } = {}): Promise<ClientOptions> {
+export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { stdinTaken?: boolean; log?: ClientOptions['log'] } = {}): Promise<ClientOptions> {
   let password: string | undefined;
   if (flags['password-stdin']) {
     if (opts.stdinTaken) throw new TarpushError('USAGE', '--password-stdin cannot be used when the archive is read from stdin (-)');
@@ -50,5 +60,8 @@ export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { std
     plainHttp: flags['plain-http'],
     caFile: flags['ca-file'],
     env: io.env,
+    ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   };
 }

@@ -36,6 +36,12 @@ export interface BlobSink {
 export interface ManifestSink {
   /** Store a manifest under a tag or by digest; resolves with the digest the place reports. */
   putManifest(reference: string, raw: Buffer, mediaType: string): Promise<Digest>;
+  /**
+   * The digest a tag or digest currently resolves to, `undefined` when absent. Places whose
+   * writes can end ambiguously (a registry answer cut off) offer it, so the publisher can
+   * tell whether a failed write took effect.
+   */
+  headManifest?(reference: string): Promise<{ digest: Digest } | undefined>;
 }
 
 export type ImageSink = BlobSink & ManifestSink;

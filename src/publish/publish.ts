@@ -1,17 +1,18 @@
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
-import type { ArchiveImage } from '../image/types.js';
 import type { BlobAction } from '../image/sink.js';
-import { parseReference } from '../reference/index.js';
 import { limit } from '../util/limit.js';
 import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
-import { destinationTags, parseDestination, type Destination } from './destination.js';
+import { parseDestination, registryOf, type Destination } from './destination.js';
 import type { PublishListener } from './events.js';
 import { publishDefaults, type PublishOptions } from './options.js';
 import { openPlace, type Place } from './place.js';
-import { checkPlatform, prepare, type PreparedManifest } from './prepare.js';
+import { describeTargets, planTargets, type PlannedTarget } from './plan.js';
+import type { ClientOptions } from '../registry/options.js';
 import { compressionSupported } from './transcode.js';
+import { checkPlatform, placeUploads, uploadContent, type PlaceUploads, type PreparedManifest, type UploadSettings } from './upload-content.js';
+import { writeManifest, writeTags, type TagOutcome } from './write-tags.js';
 
 export interface PublishedBlob {
   digest: Digest;
@@ -21,24 +22,43 @@ export interface PublishedBlob {
   place: string;
 }
 
+/** What one destination holds for one image. */
+export interface DestinationResult {
+  /** The destination as written (or the RepoTag it came from). */
+  destination: string;
+  /** `registry/repo` or `oci:/dir`. */
+  place: string;
+  /** The manifest digest this destination holds: an OCI layout gets an OCI manifest, so it can differ from a registry's. */
+  digest: Digest;
+  mediaType: string;
+  /** `place@digest`. */
+  reference: string;
+  tags: TagOutcome[];
+}
+
 export interface PublishResult {
+  /** The first destination's manifest digest and media type (see `destinations` for each). */
   digest: Digest;
   mediaType: string;
   /** Every tag written (`reg/repo:tag`) and, per place, the by-digest reference. */
   references: string[];
   blobs: PublishedBlob[];
+  destinations: DestinationResult[];
+  /** Which image of the archive this is. */
+  image: { index: number; repoTags: readonly string[]; refName?: string };
 }
 
-interface Target {
-  dest: Destination;
+/** A place opened once per publish, with what its uploads share across images. */
+interface OpenPlace {
   place: Place;
-  tags: string[];
+  uploads: PlaceUploads;
 }
 
 /**
- * Publish one archive: every selected image to every destination. Blobs go first, to all
- * destinations; manifests are written only when every place has every blob, so a failure
- * anywhere leaves no new tag anywhere.
+ * Publish one archive: every selected image to every destination, in three phases across
+ * all of them: (1) every blob and index child into every place, (2) every manifest digest
+ * checked against what the destination pins, (3) tags. A failure before (3) leaves no new
+ * tag anywhere; a failure in (3) says which tags are live (TAGS_INCOMPLETE).
  */
 export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   const settings = {
@@ -53,51 +73,114 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   }
   const emit: PublishListener = opts.onEvent ?? (() => {});
   const dests = opts.destinations.map(parseDestination);
+  // Credentials from flags and the environment belong to the hosts the user wrote, never to a
+  // registry an archive's RepoTags name.
+  const client = withCredentialHosts(opts.client, dests.flatMap((d) => registryOf(d) ?? []));
   const { openArchive, selectImages } = await import('../archive/index.js');
   const archive = await openArchive(opts.source, { stdin: opts.stdin });
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
   try {
     const images = selectImages(archive, { image: opts.image, all: opts.all });
+    for (const image of images) checkPlatform(image.root, settings.platforms);
+    const targets = planTargets({ images, dests, tags: opts.tags ?? [], all: !!opts.all });
+    if (dests.length === 0) emit({ type: 'note', message: `no destination given: publishing to the archive's RepoTags: ${describeTargets(targets)}` });
+
     const run = limit(opts.jobs ?? publishDefaults.jobs);
-    const results: PublishResult[] = [];
-    for (const image of images) {
-      checkPlatform(image.root, settings.platforms);
-      const targets = await planTargets(image, dests, opts);
-      // Phase 1: blobs (and index children by digest) into every place.
-      const prepared = await settleAll(
-        targets.map(async (t) => {
-          const transfers = new BlobTransfers(t.place, run, cache, emit);
-          const putChild = (m: PreparedManifest) => putManifest(t, m.digest, m, emit);
-          const manifest = await prepare(image.root, transfers, putChild, settingsFor(t.dest, settings));
-          return { t, manifest, transfers };
-        }),
-      );
-      for (const { t, manifest } of prepared) checkPinnedDigest(t.dest, manifest.digest);
-      // Phase 2: tags, concurrently, once everything they need is present everywhere.
-      const references: string[] = [];
-      await settleAll(
-        prepared.flatMap(({ t, manifest }) => {
-          const refs = t.tags.length ? t.tags : [manifest.digest];
-          references.push(...t.tags.map((tag) => t.place.reference(tag)), t.place.reference(manifest.digest));
-          return refs.map((ref) => putManifest(t, ref, manifest, emit));
-        }),
-      );
-      const top = prepared[0]!.manifest;
-      results.push({
-        digest: top.digest,
-        mediaType: top.mediaType,
-        references,
-        blobs: prepared.flatMap(({ t, transfers }) => transfers.results.map((b) => ({ ...b, place: t.place.name }))),
-      });
+    const places = new Map<string, Promise<OpenPlace>>();
+    const openOnce = (dest: Destination): Promise<OpenPlace> => {
+      const key = placeKey(dest);
+      let p = places.get(key);
+      if (!p) {
+        p = openPlace(dest, client).then((place) => {
+          const transfers = new BlobTransfers(place, run, cache, emit);
+          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings));
+          return { place, uploads };
+        });
+        places.set(key, p);
+      }
+      return p;
+    };
+
+    // Phase 1: blobs and index children, every image into every place.
+    const uploaded = await settleAll(
+      targets.map(async (t) => {
+        const open = await openOnce(t.dest);
+        return { t, open, manifest: await uploadContent(t.image.root, open.uploads) };
+      }),
+    );
+    // Phase 2: a destination written `repo@sha256:…` must name the digest we are about to write.
+    for (const { t, manifest } of uploaded) checkPinnedDigest(t.dest, manifest.digest);
+    // Phase 3: tags (a by-digest destination: the manifest by digest), once everything is everywhere.
+    const jobs = uploaded.flatMap(({ t, open, manifest }) => (t.tags.length ? t.tags : [manifest.digest]).map((tag) => ({ place: open.place, tag, manifest, t })));
+    let outcomes: TagOutcome[];
+    try {
+      outcomes = await writeTags(jobs, emit);
+    } catch (err) {
+      if (err instanceof TarpushError && err.code === 'TAGS_INCOMPLETE') {
+        err.details.results = results(images, uploaded, err.details.tags as TagOutcome[], jobs);
+      }
+      throw err;
     }
-    return results;
+    return results(images, uploaded, outcomes, jobs);
   } finally {
     await cache?.save().catch(() => {});
     await archive.close();
   }
 }
 
-/** A destination written `repo@sha256:…` must name the digest we are about to write. */
+type Uploaded = { t: PlannedTarget; open: OpenPlace; manifest: PreparedManifest };
+
+/** Results per image, in archive order, each with what every destination holds. */
+function results(
+  images: readonly PlannedTarget['image'][],
+  uploaded: readonly Uploaded[],
+  outcomes: readonly TagOutcome[],
+  jobs: ReadonlyArray<{ t: PlannedTarget }>,
+): PublishResult[] {
+  return images.map((image) => {
+    const mine = uploaded.filter((u) => u.t.image === image);
+    const destinations = mine.map(({ t, open, manifest }) => ({
+      destination: t.dest.text,
+      place: open.place.name,
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      reference: open.place.reference(manifest.digest),
+      tags: outcomes.filter((_, i) => jobs[i]!.t === t && t.tags.length > 0),
+    }));
+    const places = [...new Set(mine.map((u) => u.open))];
+    const first = destinations[0]!;
+    return {
+      digest: first.digest,
+      mediaType: first.mediaType,
+      references: destinations.flatMap((d) => [...d.tags.filter((o) => o.live).map((o) => o.reference), d.reference]),
+      blobs: places.flatMap(({ place, uploads }) => uploads.transfers.results.map((b) => ({ ...b, place: place.name }))),
+      destinations,
+      image: { index: image.index, repoTags: image.repoTags, ...(image.refName !== undefined ? { refName: image.refName } : {}) },
+    };
+  });
+}
+
+/**
+ * Registry clients are shared per options object (by identity), so the derived options are
+ * memoised per caller's object and host list: repeated publishes keep their pools and tokens.
+ */
+const derivedClients = new WeakMap<ClientOptions, Map<string, ClientOptions>>();
+const noClient: ClientOptions = {};
+
+function withCredentialHosts(client: ClientOptions | undefined, hosts: string[]): ClientOptions {
+  if (client?.credentialHosts) return client;
+  const base = client ?? noClient;
+  let byHosts = derivedClients.get(base);
+  if (!byHosts) derivedClients.set(base, (byHosts = new Map()));
+  const key = hosts.join(' ');
+  let derived = byHosts.get(key);
+  if (!derived) byHosts.set(key, (derived = { ...base, credentialHosts: hosts }));
+  return derived;
+}
+
+/** Destinations that are the same place (the same registry repository or layout directory) share one opened place. */
+const placeKey = (d: Destination): string => (d.kind === 'oci' ? `oci:${d.dir}` : `${d.ref.registry}/${d.ref.repository}`);
+
 function checkPinnedDigest(dest: Destination, digest: string): void {
   const pinned = dest.kind === 'registry' ? dest.ref.digest : undefined;
   if (pinned && pinned !== digest) {
@@ -109,47 +192,9 @@ function checkPinnedDigest(dest: Destination, digest: string): void {
  * `--format keep` into an OCI layout means OCI: layout readers (skopeo, podman) skip index
  * entries that are not OCI manifests. Registries keep the archive's own format.
  */
-function settingsFor<S extends { format: PublishOptions['format'] }>(dest: Destination, s: S): S {
+function settingsFor(dest: Destination, s: UploadSettings): UploadSettings {
   return dest.kind === 'oci' && s.format === 'keep' ? { ...s, format: 'oci' } : s;
 }
-
-async function putManifest(t: Target, reference: string, m: PreparedManifest, emit: PublishListener): Promise<void> {
-  const digest = await t.place.sink.putManifest(reference, m.raw, m.mediaType);
-  if (digest !== m.digest) {
-    throw new TarpushError('REGISTRY_DIGEST_MISMATCH', `${t.place.reference(reference)}: stored manifest digest ${digest}, expected ${m.digest}`, { expected: m.digest, actual: digest });
-  }
-  emit({ type: 'manifest', place: t.place.name, reference, digest, mediaType: m.mediaType });
-}
-
-/** The tag an archive image carries: its RepoTag's tag, else its OCI ref name. */
-function ownTags(image: ArchiveImage): string[] {
-  const tags = image.repoTags.map((rt) => parseReference(rt).tag).filter((t): t is string => !!t);
-  if (image.refName) tags.push(image.refName.includes(':') ? image.refName.slice(image.refName.lastIndexOf(':') + 1) : image.refName);
-  return [...new Set(tags)];
-}
-
-async function planTargets(image: ArchiveImage, dests: Destination[], opts: PublishOptions): Promise<Target[]> {
-  const extra = opts.tags ?? [];
-  let plan: Array<{ dest: Destination; tags: string[] }>;
-  if (dests.length === 0) {
-    // No destination: publish to the image's own RepoTags, as `docker push` would.
-    if (image.repoTags.length === 0) {
-      throw new TarpushError('USAGE', `image ${image.index} of the archive has no RepoTags; name a destination`);
-    }
-    plan = image.repoTags.map((rt) => parseDestination(rt)).map((dest) => ({ dest, tags: destinationTags(dest, extra, 'latest') }));
-  } else if (opts.all) {
-    // Several images into one repository: each under its own tag(s).
-    const own = ownTags(image);
-    if (own.length === 0) throw new TarpushError('USAGE', `--all: image ${image.index} has no RepoTag or ref name to tag it with`);
-    plan = dests.map((dest) => ({ dest, tags: destinationTags(withoutTag(dest), [...own, ...extra], undefined) }));
-  } else {
-    plan = dests.map((dest) => ({ dest, tags: destinationTags(dest, extra, 'latest') }));
-  }
-  return Promise.all(plan.map(async ({ dest, tags }) => ({ dest, tags, place: await openPlace(dest, opts.client) })));
-}
-
-/** With --all the destination's own tag would put every image under one tag: it is ignored. */
-const withoutTag = (d: Destination): Destination => (d.kind === 'oci' ? { ...d, tag: undefined } : { ...d, ref: { ...d.ref, tag: undefined } });
 
 async function openDefaultCache() {
   const { DigestCache } = await import('../cache/digest-cache.js');

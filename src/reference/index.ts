@@ -8,6 +8,7 @@ export {
   withTag,
   withDigest,
   referenceEquals,
+  isTag,
   NAME_MAX_LENGTH,
   TAG_MAX_LENGTH,
 } from './reference.js';

@@ -50,6 +50,11 @@ function checkDigest(input: string, d: string): Digest {
   return d as Digest;
 }
 
+/** Docker's tag rule, the one home for it: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+export function isTag(s: string): boolean {
+  return s.length > 0 && s.length <= TAG_MAX_LENGTH && TAG.test(s);
+}
+
 function checkTag(input: string, tag: string): string {
   if (tag === '') throw invalid(input, 'empty tag after ":"');
   if (tag.length > TAG_MAX_LENGTH) throw invalid(input, `tag is ${tag.length} characters long (at most ${TAG_MAX_LENGTH})`);

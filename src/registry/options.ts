@@ -31,6 +31,12 @@ export interface ClientOptions {
   /** Credentials given explicitly; otherwise docker/podman config and env are searched. */
   username?: string;
   password?: string;
+  /**
+   * Registry hosts that `username`/`password` and TARPUSH_USERNAME/TARPUSH_PASSWORD belong to
+   * (the hosts the user wrote). Other hosts get only what credential files hold for them.
+   * Undefined: every host.
+   */
+  credentialHosts?: string[];
   authfile?: string;
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
@@ -45,6 +51,8 @@ export interface ClientOptions {
   caFile?: string;
   /** How many times a failed idempotent request (or transient failure) is retried: default 4, i.e. 5 tries. */
   retries?: number;
+  /** Per-request idle limit in ms: a request that receives no byte for this long fails (and may be retried). */
+  timeoutMs?: number;
   /** Milliseconds. connect (default 30 s), headers (60 s), body idle time (5 min). */
   timeouts?: { connect?: number; headers?: number; body?: number };
   /** Default `tarpush/<version>`. */
@@ -78,6 +86,9 @@ export interface ResolvedOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly log: (event: ClientEvent) => void;
 }
+
+/** Defaults the CLI's --help quotes. */
+export const clientDefaults = { retries: 4, timeoutMs: 30_000 } as const;
 
 /** Blobs up to this size try the single `POST ?digest=` with the body. */
 export const SINGLE_POST_MAX = 1 << 20;
@@ -120,7 +131,7 @@ export function resolveOptions(opts: ClientOptions = {}): ResolvedOptions {
     insecure: opts.insecure ?? false,
     plainHttp: opts.plainHttp ?? false,
     caFile: opts.caFile,
-    tries: Math.floor(positive(opts.retries, 4, 'retries')) + 1,
+    tries: Math.floor(positive(opts.retries, clientDefaults.retries, 'retries')) + 1,
     connectTimeout: positive(opts.timeouts?.connect, 30_000, 'timeouts.connect'),
     headersTimeout: positive(opts.timeouts?.headers, 60_000, 'timeouts.headers'),
     bodyTimeout: positive(opts.timeouts?.body, 300_000, 'timeouts.body'),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { destinationTags, parseDestination } from '../../src/publish/destination.js';
+import { checkTagArgument, destinationTags, parseDestination } from '../../src/publish/destination.js';
 import { isTarpushError } from '../../src/errors.js';
 
 test('oci: destinations carry a directory and an optional tag', () => {
@@ -10,11 +10,23 @@ test('oci: destinations carry a directory and an optional tag', () => {
   assert.deepEqual(parseDestination('ocidir://rel/dir:v1.2'), { kind: 'oci', dir: resolve('rel/dir'), tag: 'v1.2', text: 'ocidir://rel/dir:v1.2' });
 });
 
-test('a colon inside an oci: path is not a tag', () => {
-  const d = parseDestination('oci:/tmp/a:b/c');
-  assert.equal(d.kind, 'oci');
-  assert.equal(d.kind === 'oci' && d.dir, '/tmp/a:b/c');
-  assert.equal(d.kind === 'oci' && d.tag, undefined);
+test('the first colon of an oci: destination ends the directory; what follows must be a tag', () => {
+  // As skopeo's oci: transport splits it: a "tag" with a path in it is refused, never folded into the path.
+  for (const text of ['oci:/tmp/a:b/c', 'oci:/x/lay:a/../../etc/y', 'oci:/tmp/o:', 'oci:/tmp/o:-x']) {
+    assert.throws(() => parseDestination(text), (e: unknown) => isTarpushError(e, 'USAGE') && e.message.includes('not a tag'), text);
+  }
+});
+
+test('a destination with control characters is refused (it would inject lines into output files)', () => {
+  for (const text of ['oci:/tmp/a\nimage=evil', 'reg.example/app\n:1', 'oci:/tmp/\x1b[2J']) {
+    assert.throws(() => parseDestination(text), (e: unknown) => isTarpushError(e, 'USAGE') && !e.message.includes('\n'), JSON.stringify(text));
+  }
+});
+
+test('-t values that are references or archives get a hint', () => {
+  assert.throws(() => checkTagArgument('reg.example/app:1'), (e: unknown) => isTarpushError(e, 'USAGE') && /-d reg\.example\/app:1/.test(e.message));
+  assert.throws(() => checkTagArgument('img.tar'), (e: unknown) => isTarpushError(e, 'USAGE') && /archive/.test(e.message));
+  assert.equal(checkTagArgument('v1.2.3'), 'v1.2.3');
 });
 
 test('anything else is a registry reference', () => {

@@ -108,8 +108,17 @@ test('a multi-image archive: --image picks one, --all pushes each under its own 
   );
   const [two] = await publish({ source: fixture('multi-image.tar'), image: 'example.com/demo/two:v2', destinations: [`${reg.host}/fx/pick:v2`], cache: false });
   assert.equal((await skopeoView(`${reg.host}/fx/pick:v2`)).manifestDigest, two!.digest);
-  // The destination's own tag (v1) is ignored with --all: each image keeps its own tag.
-  const results = await publish({ source: fixture('multi-image.tar'), all: true, destinations: [`${reg.host}/fx/all:v1`], cache: false });
+  // With several images a destination tag cannot apply: a usage error before any upload.
+  await assert.rejects(
+    publish({ source: fixture('multi-image.tar'), all: true, destinations: [`${reg.host}/fx/all:v1`], cache: false }),
+    (e: unknown) => isTarpushError(e, 'USAGE') && /--all pushes 2 images/.test(e.message),
+  );
+  await assert.rejects(
+    publish({ source: fixture('multi-image.tar'), all: true, destinations: [`${reg.host}/fx/all`], tags: ['x'], cache: false }),
+    (e: unknown) => isTarpushError(e, 'USAGE') && /cannot apply to 2 images/.test(e.message),
+  );
+  assert.deepEqual(await registryTags(reg.url, 'fx/all'), []);
+  const results = await publish({ source: fixture('multi-image.tar'), all: true, destinations: [`${reg.host}/fx/all`], cache: false });
   assert.equal(results.length, 2);
   assert.deepEqual((await registryTags(reg.url, 'fx/all')).sort(), ['v1', 'v2']);
   assert.equal((await skopeoView(`${reg.host}/fx/all:v2`)).manifestDigest, two!.digest);

@@ -17,7 +17,7 @@ export interface PreparedManifest {
   digest: Digest;
 }
 
-export interface PrepareSettings {
+export interface UploadSettings {
   format: FormatOption;
   compression: CompressionOption;
   level: number;
@@ -37,15 +37,48 @@ function targetCompression(layer: Layer, option: CompressionOption): Compression
 }
 
 /**
+ * What one place's uploads share across every image of a publish: the blob transfers (each
+ * blob once) and the manifests already uploaded, by digest. An archive's index is a DAG (the
+ * readers give one digest one object), so memoising by digest makes every walk visit each
+ * manifest once however often indexes repeat it.
+ */
+export interface PlaceUploads {
+  readonly transfers: BlobTransfers;
+  /** Writes an index child by digest (tags come later, from the caller). */
+  readonly putChild: (m: PreparedManifest) => Promise<void>;
+  readonly settings: UploadSettings;
+  readonly children: Map<Digest, Promise<PreparedManifest>>;
+}
+
+export function placeUploads(transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, settings: UploadSettings): PlaceUploads {
+  return { transfers, putChild, settings, children: new Map() };
+}
+
+/**
  * Uploads everything a manifest (or index, recursively) needs into one place and returns
  * the manifest bytes to write. Children of an index are written by digest here; tags are
  * written later, by the caller, once every place has every blob.
  */
-export async function prepare(item: Manifestable, transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, s: PrepareSettings): Promise<PreparedManifest> {
-  return item.kind === 'image' ? prepareImage(item, transfers, s) : prepareIndex(item, transfers, putChild, s);
+export async function uploadContent(item: Manifestable, p: PlaceUploads): Promise<PreparedManifest> {
+  const s = p.settings;
+  return item.kind === 'image' ? uploadImage(item, p.transfers, s) : uploadIndex(item, p, s.platforms);
 }
 
-async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSettings): Promise<PreparedManifest> {
+/** An index child, uploaded and written by digest at most once per place. */
+function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManifest> {
+  let done = p.children.get(item.digest);
+  if (!done) {
+    done = (async () => {
+      const child = item.kind === 'image' ? await uploadImage(item, p.transfers, p.settings) : await uploadIndex(item, p, []);
+      await p.putChild(child);
+      return child;
+    })();
+    p.children.set(item.digest, done);
+  }
+  return done;
+}
+
+async function uploadImage(image: Image, transfers: BlobTransfers, s: UploadSettings): Promise<PreparedManifest> {
   const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
   const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
   const layers = image.layers.map((layer) => publishLayer(layer, format, transfers, s));
@@ -56,7 +89,7 @@ async function prepareImage(image: Image, transfers: BlobTransfers, s: PrepareSe
   return { raw, mediaType, digest: raw === image.rawManifest ? image.digest : sha256(raw) };
 }
 
-async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: PrepareSettings): Promise<Descriptor> {
+async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: UploadSettings): Promise<Descriptor> {
   const target = targetCompression(layer, s.compression);
   const check = checkedSource(layer, { diffIds: s.verifyDiffIds });
   let stored: StoredBlob;
@@ -75,19 +108,19 @@ async function publishLayer(layer: Layer, format: ManifestFormat, transfers: Blo
   return d;
 }
 
-async function prepareIndex(index: ImageIndex, transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, s: PrepareSettings): Promise<PreparedManifest> {
+async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readonly string[]): Promise<PreparedManifest> {
+  const s = p.settings;
   const kept = index.manifests.map((c) =>
-    platformMatches(c.descriptor.platform ?? (c.item.kind === 'image' ? c.item.platform : undefined), s.platforms) ? c : undefined,
+    platformMatches(c.descriptor.platform ?? (c.item.kind === 'image' ? c.item.platform : undefined), platforms) ? c : undefined,
   );
   if (!kept.some(Boolean)) {
     const have = index.manifests.map((c) => platformText(c.descriptor.platform)).join(', ');
-    throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${s.platforms.join(',')} (it has ${have})`);
+    throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${platforms.join(',')} (it has ${have})`);
   }
   const children = await settleAll(
     kept.map(async (c) => {
       if (!c) return undefined;
-      const child = await prepare(c.item, transfers, putChild, { ...s, platforms: [] });
-      await putChild(child);
+      const child = await uploadChild(c.item, p);
       return { ...c.descriptor, mediaType: child.mediaType, digest: child.digest, size: child.raw.length };
     }),
   );
