@@ -4,6 +4,7 @@ import type { BlobAction } from '../image/sink.js';
 import { limit } from '../util/limit.js';
 import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
+import { LayerChecks } from './layer-checks.js';
 import { parseDestination, registryOf, type Destination } from './destination.js';
 import type { PublishListener } from './events.js';
 import { publishDefaults, type PublishOptions } from './options.js';
@@ -86,6 +87,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     if (dests.length === 0) emit({ type: 'note', message: `no destination given: publishing to the archive's RepoTags: ${describeTargets(targets)}` });
 
     const run = limit(opts.jobs ?? publishDefaults.jobs);
+    const checks = new LayerChecks();
     const places = new Map<string, Promise<OpenPlace>>();
     const openOnce = (dest: Destination): Promise<OpenPlace> => {
       const key = placeKey(dest);
@@ -93,7 +95,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
       if (!p) {
         p = openPlace(dest, client).then((place) => {
           const transfers = new BlobTransfers(place, run, cache, emit);
-          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings));
+          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings), checks);
           return { place, uploads };
         });
         places.set(key, p);

@@ -2,10 +2,10 @@ import { TarpushError } from '../errors.js';
 import { sha256, type Digest } from '../image/digest.js';
 import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
-import type { ByteSource, Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
+import type { Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
 import { platformText } from '../image/platform-text.js';
 import { settleAll } from '../util/settle-all.js';
-import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
+import type { LayerChecks } from './layer-checks.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
 import type { CompressionOption, FormatOption } from './options.js';
 import { convertMediaType, rewriteIndex, rewriteManifest } from './rewrite-manifest.js';
@@ -47,11 +47,18 @@ export interface PlaceUploads {
   /** Writes an index child by digest (tags come later, from the caller). */
   readonly putChild: (m: PreparedManifest) => Promise<void>;
   readonly settings: UploadSettings;
+  /** Shared by every place of the publish: each layer is verified once. */
+  readonly checks: LayerChecks;
   readonly children: Map<Digest, Promise<PreparedManifest>>;
 }
 
-export function placeUploads(transfers: BlobTransfers, putChild: (m: PreparedManifest) => Promise<void>, settings: UploadSettings): PlaceUploads {
-  return { transfers, putChild, settings, children: new Map() };
+export function placeUploads(
+  transfers: BlobTransfers,
+  putChild: (m: PreparedManifest) => Promise<void>,
+  settings: UploadSettings,
+  checks: LayerChecks,
+): PlaceUploads {
+  return { transfers, putChild, settings, checks, children: new Map() };
 }
 
 /**
@@ -61,7 +68,7 @@ export function placeUploads(transfers: BlobTransfers, putChild: (m: PreparedMan
  */
 export async function uploadContent(item: Manifestable, p: PlaceUploads): Promise<PreparedManifest> {
   const s = p.settings;
-  return item.kind === 'image' ? uploadImage(item, p.transfers, s) : uploadIndex(item, p, s.platforms);
+  return item.kind === 'image' ? uploadImage(item, p) : uploadIndex(item, p, s.platforms);
 }
 
 /** An index child, uploaded and written by digest at most once per place. */
@@ -69,7 +76,7 @@ function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManif
   let done = p.children.get(item.digest);
   if (!done) {
     done = (async () => {
-      const child = item.kind === 'image' ? await uploadImage(item, p.transfers, p.settings) : await uploadIndex(item, p, []);
+      const child = item.kind === 'image' ? await uploadImage(item, p) : await uploadIndex(item, p, []);
       await p.putChild(child);
       return child;
     })();
@@ -78,10 +85,11 @@ function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManif
   return done;
 }
 
-async function uploadImage(image: Image, transfers: BlobTransfers, s: UploadSettings): Promise<PreparedManifest> {
+async function uploadImage(image: Image, p: PlaceUploads): Promise<PreparedManifest> {
+  const { transfers, settings: s } = p;
   const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
   const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
-  const layers = image.layers.map((layer) => publishLayer(layer, format, transfers, s));
+  const layers = image.layers.map((layer) => publishLayer(layer, format, p));
   await settleAll<unknown>([config, ...layers]);
   const descriptors = await Promise.all(layers); // all fulfilled by now
   const raw = rewriteManifest(image.rawManifest, { format: s.format === 'keep' ? undefined : format, config: image.config, layers: descriptors });
@@ -89,9 +97,10 @@ async function uploadImage(image: Image, transfers: BlobTransfers, s: UploadSett
   return { raw, mediaType, digest: raw === image.rawManifest ? image.digest : sha256(raw) };
 }
 
-async function publishLayer(layer: Layer, format: ManifestFormat, transfers: BlobTransfers, s: UploadSettings): Promise<Descriptor> {
+async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUploads): Promise<Descriptor> {
+  const { transfers, settings: s } = p;
   const target = targetCompression(layer, s.compression);
-  const check = checkedSource(layer, { diffIds: s.verifyDiffIds });
+  const check = p.checks.for(layer, { diffIds: s.verifyDiffIds });
   let stored: StoredBlob;
   let mediaType = layer.mediaType;
   if (target === layer.compression) {
@@ -100,8 +109,13 @@ async function publishLayer(layer: Layer, format: ManifestFormat, transfers: Blo
     stored = await transfers.ensureTranscoded(layer, () => check.source.open(), target, s.level);
     mediaType = layerMediaType(format, target);
   }
-  // Bytes that went out must have matched the archive's digests before any manifest names them.
-  if (stored.action === 'uploaded') await check.settle();
+  // Bytes that went out must have matched the archive's digests before any manifest names
+  // them. A compressed layer the place already held was not read: its diff_id is still the
+  // archive's claim, so it is read once here (a config listing a wrong diff_id must not be
+  // published because the blob happens to exist remotely). A transcoded layer's blob came
+  // from bytes hashed to its diff_id, by this run or (through the cache) an earlier one.
+  const unread = stored.action !== 'uploaded' && target === layer.compression && layer.compression !== 'none' && s.verifyDiffIds;
+  if (stored.action === 'uploaded' || unread) await check.settle();
   const d: Descriptor = { mediaType, digest: stored.digest, size: stored.size };
   if (layer.urls) d.urls = layer.urls;
   if (layer.annotations) d.annotations = layer.annotations;
@@ -134,45 +148,4 @@ export function checkPlatform(item: Manifestable, platforms: readonly string[]):
   if (item.kind === 'image' && !platformMatches(item.platform, platforms)) {
     throw new TarpushError('IMAGE_NOT_FOUND', `image ${item.digest} is ${platformText(item.platform)}, not ${platforms.join(',')}`);
   }
-}
-
-/**
- * The layer's source, verified as it streams. `settle()` waits for the check of a full read
- * that an upload made; when an upload only ever read parts (it resumed after a failure),
- * the layer is read once more to check it, so nothing is tagged unverified.
- */
-interface CheckedSource {
-  source: ByteSource;
-  settle(): Promise<void>;
-}
-
-/**
- * One check per layer and setting, shared by every destination of a publish: once a full
- * read has been verified, later uploads of the same layer (other registries, other
- * repositories) read it unchecked instead of decompressing it again.
- */
-const checks = new WeakMap<Layer, Map<boolean, CheckedSource>>();
-
-function checkedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
-  let bySetting = checks.get(layer);
-  if (!bySetting) checks.set(layer, (bySetting = new Map()));
-  const key = opts.diffIds !== false;
-  let checked = bySetting.get(key);
-  if (!checked) bySetting.set(key, (checked = newCheckedSource(layer, opts)));
-  return checked;
-}
-
-function newCheckedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
-  const v = verifyingSource(layer, opts);
-  let fullReadEnded = false;
-  const source: ByteSource = {
-    size: v.source.size,
-    location: v.source.location,
-    open(start = 0, end = v.source.size) {
-      const stream = v.source.open(start, end);
-      if (start === 0 && end === v.source.size) stream.once('end', () => (fullReadEnded = true));
-      return stream;
-    },
-  };
-  return { source, settle: () => (fullReadEnded ? v.verified : verifyLayer(layer, opts)) };
 }

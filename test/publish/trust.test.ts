@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publish } from '../../src/publish/publish.js';
 import type { ClientOptions } from '../../src/registry/index.js';
@@ -76,4 +76,57 @@ test('the same repository named twice is one place: blobs go once, both tags are
   assert.deepEqual((await registryTags(reg.url, 'trust/twice')).sort(), ['a', 'b']);
   const uploads = r!.blobs.filter((b) => b.action === 'uploaded').map((b) => b.digest);
   assert.equal(new Set(uploads).size, uploads.length);
+});
+
+test('a tag write whose answer is lost after the registry stored it counts as written (checked with a HEAD)', async () => {
+  // Every PUT of t2 reaches the registry whole, and the connection is cut before the answer.
+  proxy.setRules([{ kind: 'reset-after', bytes: 1 << 30, match: { method: 'PUT', path: /\/manifests\/t2$/ } }]);
+  const notes: string[] = [];
+  try {
+    const [r] = await publish({
+      source: fixture('kaniko.tar'),
+      destinations: [`${proxy.host}/trust/lost:v1`],
+      tags: ['t2'],
+      cache: false,
+      client,
+      onEvent: (e) => void (e.type === 'note' && notes.push(e.message)),
+    });
+    assert.deepEqual(r!.destinations[0]!.tags.map((o) => [o.tag, o.live]), [['v1', true], ['t2', true]]);
+  } finally {
+    proxy.setRules([]);
+  }
+  assert.ok(notes.some((n) => /trust\/lost:t2: the write's answer was lost, but the place holds sha256:/.test(n)), notes.join('\n'));
+  assert.deepEqual((await registryTags(reg.url, 'trust/lost')).sort(), ['t2', 'v1']);
+});
+
+/** A copy of fixtures/oci-layout whose config claims another diff_id for its first layer. */
+async function layoutWithWrongDiffId(dir: string): Promise<string> {
+  const out = join(dir, 'wrong-diff-id');
+  await cp(fixture('oci-layout'), out, { recursive: true });
+  const blob = (d: string) => join(out, 'blobs', 'sha256', d.slice('sha256:'.length));
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(await readFile(blob(manifest.config.digest), 'utf8'));
+  config.rootfs.diff_ids[0] = `sha256:${'0'.repeat(64)}`;
+  const rawConfig = Buffer.from(JSON.stringify(config));
+  manifest.config = { ...manifest.config, digest: sha256hex(rawConfig), size: rawConfig.length };
+  const rawManifest = Buffer.from(JSON.stringify(manifest));
+  index.manifests[0] = { ...index.manifests[0], digest: sha256hex(rawManifest), size: rawManifest.length };
+  await writeFile(blob(sha256hex(rawConfig)), rawConfig);
+  await writeFile(blob(sha256hex(rawManifest)), rawManifest);
+  await writeFile(join(out, 'index.json'), JSON.stringify(index));
+  return out;
+}
+
+test('a config with a wrong diff_id is refused even when the layer already exists in the registry', async (t) => {
+  const dir = await tempDir(t);
+  await publish({ source: fixture('oci-layout'), destinations: [`${reg.host}/trust/diffid:good`], cache: false });
+  await assert.rejects(
+    publish({ source: await layoutWithWrongDiffId(dir), destinations: [`${reg.host}/trust/diffid:bad`], cache: false }),
+    (e: unknown) => isTarpushError(e, 'DIFF_ID_MISMATCH'),
+  );
+  assert.deepEqual(await registryTags(reg.url, 'trust/diffid'), ['good']);
+  // --no-verify-diff-ids gives that check up, as documented.
+  await mkdir(join(dir, 'again'));
+  await publish({ source: await layoutWithWrongDiffId(join(dir, 'again')), destinations: [`${reg.host}/trust/diffid:unchecked`], cache: false, verifyDiffIds: false });
 });

@@ -1,0 +1,49 @@
+import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
+import type { ByteSource, Layer } from '../image/types.js';
+
+/**
+ * The verification of each layer, once per publish whichever place reads it first: the
+ * first full read (an upload) is checked as it streams; a later upload of the same layer to
+ * another place reads it unchecked; and a layer no upload read in full is read once more
+ * before a manifest may name it (the destination already held it, or an upload resumed
+ * part-way). One instance per publish: nothing is remembered across runs here.
+ */
+export class LayerChecks {
+  private readonly checks = new Map<Layer, Map<boolean, CheckedSource>>();
+
+  /** The layer's source, verified as it streams, shared by every place. */
+  for(layer: Layer, opts: VerifyOptions): CheckedSource {
+    let bySetting = this.checks.get(layer);
+    if (!bySetting) this.checks.set(layer, (bySetting = new Map()));
+    const key = opts.diffIds !== false;
+    let checked = bySetting.get(key);
+    if (!checked) bySetting.set(key, (checked = newCheckedSource(layer, opts)));
+    return checked;
+  }
+}
+
+export interface CheckedSource {
+  source: ByteSource;
+  /**
+   * Resolves once the layer is proven: the check of a full read that an upload made, or a
+   * read of its own when no upload read it whole (the read happens at most once).
+   */
+  settle(): Promise<void>;
+}
+
+function newCheckedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
+  const v = verifyingSource(layer, opts);
+  let fullReadEnded = false;
+  let ownRead: Promise<void> | undefined;
+  const source: ByteSource = {
+    size: v.source.size,
+    location: v.source.location,
+    ...(v.source.file ? { file: v.source.file } : {}),
+    open(start = 0, end = v.source.size) {
+      const stream = v.source.open(start, end);
+      if (start === 0 && end === v.source.size) stream.once('end', () => (fullReadEnded = true));
+      return stream;
+    },
+  };
+  return { source, settle: () => (fullReadEnded ? v.verified : (ownRead ??= verifyLayer(layer, opts))) };
+}
