@@ -9,6 +9,8 @@ import type { TagOutcome } from '../../src/publish/write-tags.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { expected, fixture, registryTags, sha256hex, tempDir } from './support.js';
+import { dockerSaveEntries, dockerSaveParts } from '../corpus/base-images.js';
+import { tarArchive } from '../corpus/tar-bytes.js';
 
 /** The publisher's promise: this image, to these places, under these tags — or nothing, said clearly. */
 let reg: RegistryHandle;
@@ -129,4 +131,21 @@ test('a config with a wrong diff_id is refused even when the layer already exist
   // --no-verify-diff-ids gives that check up, as documented.
   await mkdir(join(dir, 'again'));
   await publish({ source: await layoutWithWrongDiffId(join(dir, 'again')), destinations: [`${reg.host}/trust/diffid:unchecked`], cache: false, verifyDiffIds: false });
+});
+
+test('no destination: the RepoTags it will publish to are said before the first upload', async (t) => {
+  const dir = await tempDir(t);
+  const parts = dockerSaveParts();
+  parts.manifest[0]!.RepoTags = [`${reg.host}/trust/own:v1`];
+  const archive = join(dir, 'own.tar');
+  await writeFile(archive, tarArchive(dockerSaveEntries(parts)));
+  const events: string[] = [];
+  await publish({
+    source: archive,
+    destinations: [],
+    cache: false,
+    onEvent: (e) => void events.push(e.type === 'note' ? `note ${e.message}` : e.type),
+  });
+  assert.equal(events[0], `note no destination given: publishing to the archive's RepoTags: ${reg.host}/trust/own:v1 [tags v1]`);
+  assert.deepEqual(await registryTags(reg.url, 'trust/own'), ['v1']);
 });
