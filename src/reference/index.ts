@@ -6,6 +6,7 @@ export {
   formatReference,
   repositoryName,
   withTag,
+  isTag,
   withDigest,
   referenceEquals,
   NAME_MAX_LENGTH,

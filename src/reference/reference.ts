@@ -50,6 +50,11 @@ function checkDigest(input: string, d: string): Digest {
   return d as Digest;
 }
 
+/** Docker's tag rule (letters, digits, `_` `.` `-`, not starting with `.` or `-`, at most 128): the one tag pattern. */
+export function isTag(tag: string): boolean {
+  return tag.length > 0 && tag.length <= TAG_MAX_LENGTH && TAG.test(tag);
+}
+
 function checkTag(input: string, tag: string): string {
   if (tag === '') throw invalid(input, 'empty tag after ":"');
   if (tag.length > TAG_MAX_LENGTH) throw invalid(input, `tag is ${tag.length} characters long (at most ${TAG_MAX_LENGTH})`);
