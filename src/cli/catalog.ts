@@ -1,5 +1,6 @@
 import { parseRegistry } from '../reference/index.js';
 import { CATALOG_PAGE_MAX } from '../remote/list-catalog.js';
+import { printable, printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -37,7 +38,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     clientOptions: await clientOptions(args, io),
     ...(args['page-size'] !== undefined ? { pageSize: args['page-size'] } : {}),
   });
-  if (args.json) io.stdout.write(`${JSON.stringify(catalog)}\n`);
-  else if (catalog.repositories.length > 0) io.stdout.write(`${catalog.repositories.join('\n')}\n`);
+  // Names as the registry sent them, escaped: one repository is one line, and no control reaches the terminal.
+  if (args.json) io.stdout.write(`${printableJson(catalog)}\n`);
+  else if (catalog.repositories.length > 0) io.stdout.write(`${catalog.repositories.map(printable).join('\n')}\n`);
   return 0;
 }

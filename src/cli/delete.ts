@@ -1,4 +1,5 @@
 import { parseReference } from '../reference/index.js';
+import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -30,6 +31,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
   const { deleteReference } = await import('../remote/delete-ref.js');
   const result = await deleteReference(ref, { clientOptions: await clientOptions(args, io) });
-  io.stdout.write(`${result.digest}\n`);
+  io.stdout.write(`${printable(result.digest)}\n`);
   return 0;
 }

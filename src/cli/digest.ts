@@ -1,4 +1,5 @@
 import { parseReference } from '../reference/index.js';
+import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -30,6 +31,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     clientOptions: await clientOptions(args, io),
     ...(args.platform !== undefined ? { platform: args.platform } : {}),
   });
-  io.stdout.write(`${digest}\n`);
+  io.stdout.write(`${printable(digest)}\n`);
   return 0;
 }

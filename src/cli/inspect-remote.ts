@@ -1,5 +1,6 @@
 import { TarpushError } from '../errors.js';
 import { formatReference, parseReference } from '../reference/index.js';
+import { printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { formatImages } from './format-images.js';
 
@@ -28,7 +29,7 @@ export async function inspectRemote(refText: string, opts: InspectRemoteOptions,
     clientOptions: await clientOptions(opts, io),
     ...(platforms[0] !== undefined ? { platform: platforms[0] } : {}),
   });
-  if (opts.json) io.stdout.write(`${JSON.stringify({ reference: formatReference(ref), images })}\n`);
+  if (opts.json) io.stdout.write(`${printableJson({ reference: formatReference(ref), images })}\n`);
   else io.stdout.write(formatImages(images));
   return 0;
 }

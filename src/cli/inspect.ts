@@ -4,6 +4,7 @@ import { openArchive } from '../archive/open.js';
 import { selectImages } from '../archive/select.js';
 import { describeImages, type ImageDescription } from '../image/describe.js';
 import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
+import { printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { formatImages } from './format-images.js';
 import { parseVerb } from './parse.js';
@@ -45,7 +46,7 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
       const names = { repoTags: im.repoTags, ...(im.refName !== undefined ? { refName: im.refName } : {}) };
       for (const d of describeImages(im.root, names)) out.images.push({ ...d, position: im.index, ...(opts.verify ? { verified: true } : {}) });
     }
-    if (opts.json) io.stdout.write(`${JSON.stringify(out)}\n`);
+    if (opts.json) io.stdout.write(`${printableJson(out)}\n`);
     else io.stdout.write(formatImages(out.images));
     return ExitCode.ok;
   } finally {

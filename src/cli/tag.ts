@@ -1,5 +1,6 @@
-import { TarpushError } from '../errors.js';
 import { parseReference, withTag } from '../reference/index.js';
+import { printable } from '../util/printable.js';
+import { errorLine } from './report-error.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -36,11 +37,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
   const { addTags } = await import('../remote/add-tags.js');
   const result = await addTags(ref, tags, { clientOptions: await clientOptions(args, io), concurrency: args.jobs });
-  for (const t of result.tagged) io.stdout.write(`${t.reference}\n`);
+  for (const t of result.tagged) io.stdout.write(`${printable(t.reference)}\n`);
   if (result.failed.length > 0) {
     // The first failure is reported (and sets the exit status) by the caller; the others here.
     for (const f of result.failed.slice(1)) {
-      io.stderr.write(`tarpush: tag ${f.tag}: ${f.error instanceof TarpushError ? f.error.toLine() : String(f.error)}\n`);
+      io.stderr.write(`tarpush: tag ${printable(f.tag)}: ${errorLine(f.error)}\n`);
     }
     throw result.failed[0]!.error;
   }

@@ -1,4 +1,5 @@
 import { parseRepository } from '../reference/index.js';
+import { printable, printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { parseVerb } from './parse.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
@@ -28,7 +29,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
   const { listTags } = await import('../remote/list-tags.js');
   const list = await listTags(repo, { clientOptions: await clientOptions(args, io) });
-  if (args.json) io.stdout.write(`${JSON.stringify(list)}\n`);
-  else if (list.tags.length > 0) io.stdout.write(`${list.tags.join('\n')}\n`);
+  // Names as the registry sent them, escaped: one tag is one line, and no control reaches the terminal.
+  if (args.json) io.stdout.write(`${printableJson(list)}\n`);
+  else if (list.tags.length > 0) io.stdout.write(`${list.tags.map(printable).join('\n')}\n`);
   return 0;
 }

@@ -1,33 +1,72 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TarpushError, isTarpushError } from '../errors.js';
-import { digestHex, sha256, type Digest } from '../image/digest.js';
+import { digestHex, parseDigest, sha256, type Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
 import type { ByteSource } from '../image/types.js';
-import { errnoCode, tempPathFor, writeFileAtomic } from './files.js';
+import { errnoCode, layoutIoError, tempPathFor, writeFileAtomic } from './files.js';
+import { READ_NOFOLLOW, ensureBlobDir, linkRefused } from './inside.js';
 
 /** Blobs of an OCI layout: `blobs/sha256/<hex>`, written by temp file + rename. */
 
 export const blobDir = (root: string): string => join(root, 'blobs', 'sha256');
-export const blobPath = (root: string, digest: Digest): string => join(blobDir(root), digestHex(digest));
 
-/** Size of the blob file, or undefined when absent. */
-export async function blobSize(root: string, digest: Digest): Promise<number | undefined> {
-  try {
-    const s = await stat(blobPath(root, digest));
-    return s.isFile() ? s.size : undefined;
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
-    throw layoutIoError(root, `cannot read blob ${digest}`, e);
-  }
+/** The blob's file; a digest that is not `sha256:<64 hex>` never becomes a path. */
+export function blobPath(root: string, digest: Digest): string {
+  return join(blobDir(root), digestHex(parseDigest(digest, `blob digest for OCI layout ${root}`)));
 }
 
-export async function hasBlob(root: string, digest: Digest): Promise<boolean> {
-  return (await blobSize(root, digest)) !== undefined;
+/** An existing blob this small is hashed before it is trusted; a larger one only with `verify`. */
+export const VERIFY_SMALL_BYTES = 1024 * 1024;
+
+export interface TrustOptions {
+  /** Hash every existing blob before trusting it, whatever its size. */
+  verify?: boolean;
+}
+
+/**
+ * What is at a blob's path: `absent`, `present` (a regular file of the expected size, whose
+ * content hashes to the digest when it is small, when `verify` is set, or when no size is
+ * expected), or `wrong` (a link, a directory, a truncated or foreign file): a wrong blob is
+ * never reported as present, and writing the blob replaces it.
+ */
+export async function blobState(
+  root: string,
+  digest: Digest,
+  size: number | undefined,
+  opts: TrustOptions = {},
+): Promise<'absent' | 'present' | 'wrong'> {
+  const path = blobPath(root, digest);
+  let s;
+  try {
+    s = await lstat(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return 'absent';
+    throw layoutIoError(root, `cannot read blob ${digest}`, e);
+  }
+  if (!s.isFile()) return 'wrong';
+  if (size !== undefined && s.size !== size) return 'wrong';
+  if (size !== undefined && s.size > VERIFY_SMALL_BYTES && !opts.verify) return 'present';
+  const hash = createHash('sha256');
+  try {
+    const file = await open(path, READ_NOFOLLOW);
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(Math.max(s.size, 1), 1024 * 1024));
+      for (let n = (await file.read(buf, 0, buf.length)).bytesRead; n > 0; n = (await file.read(buf, 0, buf.length)).bytesRead) {
+        hash.update(buf.subarray(0, n));
+      }
+    } finally {
+      await file.close();
+    }
+  } catch (e) {
+    if (errnoCode(e) === 'ELOOP' || errnoCode(e) === 'ENOENT') return 'wrong'; // swapped for a link, or removed, meanwhile
+    throw layoutIoError(root, `cannot read blob ${digest}`, e);
+  }
+  return `sha256:${hash.digest('hex')}` === digest ? 'present' : 'wrong';
 }
 
 /**
@@ -41,11 +80,8 @@ export async function writeBlobStream(
   expected: { digest: Digest; size: number; location?: string } | undefined,
   onProgress?: ProgressFn,
 ): Promise<{ digest: Digest; size: number }> {
-  const dir = blobDir(root);
-  await mkdir(dir, { recursive: true }).catch((e: unknown) => {
-    throw layoutIoError(root, `cannot create ${dir}`, e);
-  });
-  const tmp = tempPathFor(join(dir, 'blob'));
+  await ensureBlobDir(root);
+  const tmp = tempPathFor(join(blobDir(root), 'blob'));
   const hash = createHash('sha256');
   let size = 0;
   const measure = new Transform({
@@ -95,9 +131,19 @@ export async function writeBlobStream(
   }
 }
 
-/** Write a blob whose digest and size are known, unless it is already there. */
-export async function writeBlob(root: string, digest: Digest, source: ByteSource, onProgress?: ProgressFn): Promise<void> {
-  if ((await blobSize(root, digest)) === source.size) {
+/**
+ * Write a blob whose digest and size are known, unless a trustworthy copy is there already
+ * (`replace`: the caller found the copy wrong, write anyway). A wrong copy is replaced by
+ * rename, so readers see the old file or the new one, never a mix.
+ */
+export async function writeBlob(
+  root: string,
+  digest: Digest,
+  source: ByteSource,
+  opts: TrustOptions & { replace?: boolean } = {},
+  onProgress?: ProgressFn,
+): Promise<void> {
+  if (!opts.replace && (await blobState(root, digest, source.size, opts)) === 'present') {
     onProgress?.(source.size);
     return;
   }
@@ -107,8 +153,9 @@ export async function writeBlob(root: string, digest: Digest, source: ByteSource
 /** Write small bytes (manifests, configs) as a blob; resolves with their digest. */
 export async function writeBlobBytes(root: string, data: Buffer): Promise<Digest> {
   const digest = sha256(data);
-  if ((await blobSize(root, digest)) === data.length) return digest;
-  await mkdir(blobDir(root), { recursive: true });
+  // The bytes are in memory: an existing copy is always hashed before it is trusted.
+  if ((await blobState(root, digest, data.length, { verify: true })) === 'present') return digest;
+  await ensureBlobDir(root);
   await writeFileAtomic(blobPath(root, digest), data).catch((e: unknown) => {
     throw layoutIoError(root, `cannot write blob ${digest}`, e);
   });
@@ -118,24 +165,26 @@ export async function writeBlobBytes(root: string, data: Buffer): Promise<Digest
 /** Read a whole (small) blob, checking its digest; NOT_FOUND when absent. */
 export async function readBlobBytes(root: string, digest: Digest): Promise<Buffer> {
   let data: Buffer;
+  const path = blobPath(root, digest);
   try {
-    data = await readFile(blobPath(root, digest));
+    // A FIFO or device here would block or never end; only a regular file is read.
+    const s = await lstat(path);
+    if (s.isSymbolicLink()) throw linkRefused(root, path);
+    if (!s.isFile()) throw new TarpushError('LAYOUT_INVALID', `${path} in OCI layout ${root} is not a regular file`, { file: path });
+    data = await readFile(path, { flag: READ_NOFOLLOW });
   } catch (e) {
+    if (isTarpushError(e)) throw e;
+    if (errnoCode(e) === 'ELOOP') throw linkRefused(root, path);
     if (errnoCode(e) === 'ENOENT') throw new TarpushError('NOT_FOUND', `blob ${digest} is not in OCI layout ${root}`, { file: root, expected: digest });
     throw layoutIoError(root, `cannot read blob ${digest}`, e);
   }
   const actual = sha256(data);
   if (actual !== digest) {
     throw new TarpushError('DIGEST_MISMATCH', `blob ${digest} in OCI layout ${root} is corrupt: its content has digest ${actual}`, {
-      file: blobPath(root, digest),
+      file: path,
       expected: digest,
       actual,
     });
   }
   return data;
-}
-
-export function layoutIoError(root: string, what: string, cause: unknown): TarpushError {
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  return new TarpushError('LAYOUT_INVALID', `${what} in OCI layout ${root}: ${msg}`, { file: root }, { cause });
 }

@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { link, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { TarpushError } from '../errors.js';
 
 /**
  * Small file primitives for the layout. Readers must never see a half-written file, so
@@ -11,9 +13,61 @@ import { basename, dirname, join } from 'node:path';
  * blob digests, so that shows up as an error, never as a silently wrong image.
  */
 
-/** A temp path beside `target`, hidden (leading dot) so listings of the layout skip it. */
+/**
+ * Temp names carry the writer's pid and a tag of its host, so a later run can tell a temp
+ * file of a dead run (kill -9, power loss) from one being written right now:
+ * `.tmp-<what>-<pid>-<host tag>-<random>`. Hidden (leading dot) so listings skip them.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const TEMP_NAME = /^\.tmp-.*-(\d+)-([0-9a-f]{8})-[0-9a-f]{16}$/;
+/** A temp file this old is stale whoever wrote it (its writer would have touched it since). */
+export const STALE_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** A temp path beside `target`. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.tmp-${basename(target).slice(0, 16)}-${randomBytes(8).toString('hex')}`);
+  const name = `.tmp-${basename(target).slice(0, 16)}-${process.pid}-${HOST_TAG}-${randomBytes(8).toString('hex')}`;
+  return join(dirname(target), name);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) !== 'ESRCH'; // EPERM: alive, someone else's
+  }
+}
+
+/**
+ * Remove the temp files in `dir` that no run will finish: written by a process of this host
+ * that is gone, or (any writer, any name format) not modified for a day. Best effort: a file
+ * another run removes first, or one we may not remove, is left alone. Resolves with the
+ * names removed.
+ */
+export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith('.tmp-')) continue;
+    const path = join(dir, name);
+    try {
+      const s = await lstat(path);
+      if (!s.isFile()) continue;
+      const m = TEMP_NAME.exec(name);
+      const writerGone = m !== null && m[2] === HOST_TAG && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
+      if (!writerGone && now - s.mtimeMs < STALE_TEMP_AGE_MS) continue;
+      await rm(path, { force: true });
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 /** Replace `target` with `data` atomically. */
@@ -44,3 +98,9 @@ export async function createFileExclusive(target: string, data: string | Buffer)
 }
 
 export const errnoCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/** LAYOUT_INVALID for a failed file operation, naming what was being done. */
+export function layoutIoError(root: string, what: string, cause: unknown): TarpushError {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new TarpushError('LAYOUT_INVALID', `${what} in OCI layout ${root}: ${msg}`, { file: root }, { cause });
+}

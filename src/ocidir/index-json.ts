@@ -4,8 +4,9 @@ import { TarpushError } from '../errors.js';
 import { isDigest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
-import { layoutIoError } from './blob.js';
-import { errnoCode, writeFileAtomic } from './files.js';
+import { snippet } from '../util/printable.js';
+import { errnoCode, layoutIoError, writeFileAtomic } from './files.js';
+import { READ_NOFOLLOW, linkRefused } from './inside.js';
 
 /**
  * The layout's index.json: read, change, write back.
@@ -46,8 +47,9 @@ export async function readIndex(root: string): Promise<IndexJson> {
   const file = indexPath(root);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(file, { encoding: 'utf8', flag: READ_NOFOLLOW });
   } catch (e) {
+    if (errnoCode(e) === 'ELOOP') throw linkRefused(root, file);
     if (errnoCode(e) === 'ENOENT') throw new TarpushError('LAYOUT_INVALID', `OCI layout ${root} has no index.json`, { file });
     throw layoutIoError(root, 'cannot read index.json', e);
   }
@@ -55,7 +57,7 @@ export async function readIndex(root: string): Promise<IndexJson> {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new TarpushError('LAYOUT_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { file });
+    throw new TarpushError('LAYOUT_INVALID', `${file} is not valid JSON: ${snippet((e as Error).message)}`, { file });
   }
   const o = doc as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || Array.isArray(o) || o['schemaVersion'] !== 2 || !Array.isArray(o['manifests'])) {

@@ -1,6 +1,7 @@
 import { TarpushError } from '../errors.js';
 import { isDigest, parseDigest, type Digest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
+import { printable } from '../util/printable.js';
 import type { Descriptor } from '../image/types.js';
 import { readBlobBytes, writeBlobBytes } from './blob.js';
 import { readIndex, updateIndex } from './index-json.js';
@@ -49,7 +50,7 @@ export async function putManifest(root: string, reference: string, raw: Buffer, 
 export async function addIndexEntry(root: string, descriptor: Descriptor): Promise<void> {
   const entry: Descriptor = { ...descriptor };
   if (entry.annotations && REF_NAME_ANNOTATION in entry.annotations) {
-    throw new TarpushError('USAGE', `addIndexEntry is for untagged entries; tag ${entry.annotations[REF_NAME_ANNOTATION]} with putManifest`);
+    throw new TarpushError('USAGE', `addIndexEntry is for untagged entries; tag "${printable(entry.annotations[REF_NAME_ANNOTATION] ?? '')}" with putManifest`);
   }
   await readBlobBytes(root, entry.digest); // exists and is intact
   await updateIndex(root, (idx) => {
@@ -80,7 +81,7 @@ export async function getManifest(root: string, reference: string): Promise<{ ra
     return { raw, digest, mediaType: listed?.mediaType ?? mediaTypeOf(raw) };
   }
   const entry = idx.manifests.find((d) => refNameOf(d) === reference);
-  if (!entry) throw new TarpushError('NOT_FOUND', `OCI layout ${root} has no tag ${JSON.stringify(reference)}`, { file: root });
+  if (!entry) throw new TarpushError('NOT_FOUND', `OCI layout ${root} has no tag "${printable(reference)}"`, { file: root });
   const raw = await readBlobBytes(root, entry.digest);
   return { raw, digest: entry.digest, mediaType: entry.mediaType };
 }

@@ -1,5 +1,7 @@
 import { TarpushError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
+import { isTag } from '../reference/index.js';
+import { printable } from '../util/printable.js';
 import { readIndex } from './index-json.js';
 
 /** Tags of an OCI layout are the `org.opencontainers.image.ref.name` annotations in index.json. */
@@ -7,21 +9,22 @@ import { readIndex } from './index-json.js';
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 /**
- * What we accept as a tag in a layout: a registry tag (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`)
- * or anything matching the image-spec ref.name grammar (components of alphanumerics joined
- * by `-._:@+` or `--`, separated by `/`), which allows names such as `example.com/app:1.0`.
+ * What we accept as a tag in a layout: a registry tag (the reference module's rule) or
+ * anything matching the image-spec ref.name grammar (components of alphanumerics joined by
+ * `-._:@+` or `--`, separated by `/`), which allows names such as `example.com/app:1.0`.
+ * Neither admits `..`, a leading `/`, whitespace or controls. A ref name only ever goes into
+ * index.json, never into a path, but the rule keeps a name that looks like a path out.
  */
-const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
 const OCI_REF_NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 
 export function isRefName(s: string): boolean {
-  return s.length <= 255 && (DOCKER_TAG.test(s) || OCI_REF_NAME.test(s));
+  return s.length <= 255 && (isTag(s) || OCI_REF_NAME.test(s));
 }
 
 export function assertRefName(s: string, root: string): void {
   if (!isRefName(s)) {
-    throw new TarpushError('REFERENCE_INVALID', `${JSON.stringify(s)} is not a valid tag for OCI layout ${root}`, { file: root });
+    throw new TarpushError('REFERENCE_INVALID', `"${printable(s)}" is not a valid tag for OCI layout ${root}`, { file: root });
   }
 }
 

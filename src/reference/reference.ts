@@ -50,9 +50,9 @@ function checkDigest(input: string, d: string): Digest {
   return d as Digest;
 }
 
-/** Docker's tag rule, the one home for it: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
-export function isTag(s: string): boolean {
-  return s.length > 0 && s.length <= TAG_MAX_LENGTH && TAG.test(s);
+/** Docker's tag rule (letters, digits, `_` `.` `-`, not starting with `.` or `-`, at most 128): the one tag pattern. */
+export function isTag(tag: string): boolean {
+  return tag.length > 0 && tag.length <= TAG_MAX_LENGTH && TAG.test(tag);
 }
 
 function checkTag(input: string, tag: string): string {

@@ -24,6 +24,17 @@ export function printable(text: string): string {
   return text.replace(UNSAFE, escapeChar);
 }
 
+/**
+ * `JSON.stringify(value)` safe for a terminal and still the same JSON: JSON.stringify
+ * escapes C0 controls but leaves DEL, C1 controls (0x9b is CSI to some terminals), U+2028/
+ * U+2029 and bidi overrides raw; those are written as `\uXXXX` too. Outside strings its
+ * output is plain ASCII, so the replacement only ever touches string contents, and
+ * JSON.parse gives back exactly `value`.
+ */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** True when `text` would print as itself. */
 export function isPrintable(text: string): boolean {
   UNSAFE.lastIndex = 0;

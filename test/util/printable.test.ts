@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPrintable, printable, snippet } from '../../src/util/printable.js';
+import { isPrintable, printable, printableJson, snippet } from '../../src/util/printable.js';
 
 test('printable escapes newlines, ESC, DEL, C1 and bidi overrides', () => {
   assert.equal(printable('a\nb\r\tc'), 'a\\nb\\r\\tc');
@@ -25,4 +25,13 @@ test('snippet folds whitespace, cuts long bodies and escapes what is left', () =
   const long = snippet('x'.repeat(500), 20);
   assert.equal(long, `${'x'.repeat(20)}…`);
   assert.equal(snippet('a\x1b]0;title\x07b'), 'a\\x1b]0;title\\x07b');
+});
+
+test('printableJson: the same JSON, with nothing a terminal would act on', () => {
+  const value = { tags: ['a\nb', 'x\x1b[2J', 'del\x7f', 'csi\x9b', 'ls\u2028ps\u2029', 'rlo\u202e', 'ok "quoted" \\'] };
+  const text = printableJson(value);
+  assert.deepEqual(JSON.parse(text), value);
+  assert.equal(isPrintable(text), true, text);
+  assert.match(text, /ls\\u2028ps\\u2029/);
+  assert.equal(printableJson({ a: 'plain', n: 1 }), JSON.stringify({ a: 'plain', n: 1 }));
 });
