@@ -7,7 +7,7 @@ import { progressRenderer, type ProgressMode } from './progress.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 import { checkOutputPaths, writeOutputs } from './write-outputs.js';
 import { checkTagArgument } from '../publish/destination.js';
-import { printable } from '../util/printable.js';
+import { printable, printableJson } from '../util/printable.js';
 
 const description = `Publish an image archive to a registry or an OCI layout directory.
 
@@ -33,6 +33,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: gzipped layers as they are, plain layers gzipped)' })
         .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
         .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers as they upload to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
+        .option('verify', { type: 'boolean', describe: 'hash every blob an oci: destination already holds before trusting it (by default blobs over 1 MiB are trusted by size)' })
         .option('jobs', { alias: 'j', type: 'number', default: publishDefaults.jobs, describe: 'blobs transferred at once' })
         .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
         .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress output' })
@@ -84,6 +85,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       compressionLevel: args['compression-level'],
       jobs: args.jobs,
       verifyDiffIds: args['verify-diff-ids'],
+      verifyExisting: !!args.verify,
       client,
       cache: args.cache ? undefined : false,
       ...(source === '-' ? { stdin: io.stdin } : {}),
@@ -92,7 +94,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     // The tag phase failed part-way: --json still says, per destination, which tags are live.
     if (args.json && err instanceof TarpushError && err.code === 'TAGS_INCOMPLETE' && Array.isArray(err.details.results)) {
-      io.stdout.write(`${JSON.stringify(jsonOf(err.details.results as PublishResult[], !!args.all, progress.retries(), err.toLine()))}\n`);
+      io.stdout.write(`${printableJson(jsonOf(err.details.results as PublishResult[], !!args.all, progress.retries(), err.toLine()))}\n`);
     }
     throw err;
   } finally {
@@ -100,7 +102,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   await writeOutputs(results, outputFiles);
   if (args.json) {
-    io.stdout.write(`${JSON.stringify(jsonOf(results, !!args.all, progress.retries()))}\n`);
+    io.stdout.write(`${printableJson(jsonOf(results, !!args.all, progress.retries()))}\n`);
   } else {
     for (const r of results) for (const ref of r.references.filter((x) => x.includes('@'))) io.stdout.write(`${ref}\n`);
   }

@@ -16,8 +16,11 @@ export interface ProgressFn {
 export interface BlobSink {
   /** Human name of the place: `registry.example/repo` or `oci:/path`. */
   readonly name: string;
-  /** Whether the blob is already present. */
-  hasBlob(digest: Digest): Promise<boolean>;
+  /**
+   * Whether the blob is already present. `size`, when known, lets a place that cannot trust
+   * a name alone (a layout directory anyone could have written into) check more than the name.
+   */
+  hasBlob(digest: Digest, size?: number): Promise<boolean>;
   /**
    * Try to make the blob present without sending it (cross-repository mount). Resolves
    * true when it is now present, false when the caller must upload it.

@@ -37,7 +37,7 @@ export class BlobTransfers {
     return this.once(digest, () =>
       this.run(async () => {
         this.emit({ type: 'blob-start', place: this.place.name, id: digest, kind, size: source.size, compressing: false });
-        const action = await this.presentOrMounted(digest);
+        const action = await this.presentOrMounted(digest, source.size);
         if (!action) {
           await this.place.sink.putBlob(digest, source, (sent) => this.progress(digest, sent, source.size));
         }
@@ -58,7 +58,7 @@ export class BlobTransfers {
         this.emit({ type: 'blob-start', place: this.place.name, id, kind: 'layer', compressing: true });
         const known = target === 'none' ? undefined : this.cache?.compressed(layer.diffId, target, level);
         if (known) {
-          const action = await this.presentOrMounted(known.digest);
+          const action = await this.presentOrMounted(known.digest, known.size);
           if (action) return this.finish(id, { digest: known.digest, size: known.size, action });
         }
         const stored = await this.place.sink.putStream(
@@ -82,9 +82,9 @@ export class BlobTransfers {
     return p;
   }
 
-  private async presentOrMounted(digest: Digest): Promise<BlobAction | undefined> {
+  private async presentOrMounted(digest: Digest, size: number): Promise<BlobAction | undefined> {
     const { sink, registry, repository } = this.place;
-    if (await sink.hasBlob(digest)) return 'exists';
+    if (await sink.hasBlob(digest, size)) return 'exists';
     if (sink.mountBlob && this.cache && registry && repository) {
       for (const from of this.cache.repositoriesHolding(digest, registry)) {
         if (from !== repository && (await sink.mountBlob(digest, from))) return 'mounted';

@@ -29,6 +29,8 @@ export interface PublishOptions {
    * (default true). Stored digests and sizes are checked either way.
    */
   verifyDiffIds?: boolean;
+  /** Hash every blob an OCI layout destination already holds before trusting it (default: only small ones). */
+  verifyExisting?: boolean;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */

@@ -14,10 +14,10 @@ export interface Place {
   reference(tagOrDigest: string): string;
 }
 
-export async function openPlace(dest: Destination, client: ClientOptions | undefined): Promise<Place> {
+export async function openPlace(dest: Destination, client: ClientOptions | undefined, opts: { verifyExisting?: boolean } = {}): Promise<Place> {
   if (dest.kind === 'oci') {
     const { openLayout } = await import('../ocidir/index.js');
-    const layout = await openLayout(dest.dir, { create: true });
+    const layout = await openLayout(dest.dir, { create: true, verify: !!opts.verifyExisting });
     return {
       sink: layout,
       name: `oci:${dest.dir}`,

@@ -93,7 +93,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
       const key = placeKey(dest);
       let p = places.get(key);
       if (!p) {
-        p = openPlace(dest, client).then((place) => {
+        p = openPlace(dest, client, { verifyExisting: opts.verifyExisting }).then((place) => {
           const transfers = new BlobTransfers(place, run, cache, emit);
           const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings), checks);
           return { place, uploads };
