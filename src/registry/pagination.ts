@@ -4,6 +4,7 @@ import { readJson } from './body.js';
 import type { RegistryClient } from './client.js';
 import { safeUrl } from './errors.js';
 import { withReadRetries } from './read-retry.js';
+import { checkHandedUrl } from './url-policy.js';
 
 /**
  * `Link` header pagination (RFC 8288) for tags/list and _catalog: the `rel="next"` target,
@@ -126,6 +127,6 @@ export async function* followPages(list: PagedList): AsyncGenerator<string> {
       }
       yield printable(n);
     }
-    url = next;
+    url = next && checkHandedUrl(next, `${what}: the next page ${safeUrl(answered)} named`, answered.hostname);
   }
 }

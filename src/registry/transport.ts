@@ -7,6 +7,7 @@ import { isLoopbackRegistry } from '../reference/index.js';
 import { codesOf, isTransientNetworkError, networkError, safeUrl } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { parseRetryAfter, RETRYABLE_STATUSES, RetryBudget } from './retry.js';
+import { checkHandedUrl } from './url-policy.js';
 
 /**
  * HTTP for one registry: an undici Agent (a keep-alive pool per origin), timeouts, retries
@@ -215,6 +216,7 @@ export class Transport {
       } catch {
         throw new TarpushError('REGISTRY_ERROR', `${req.what}: ${method} ${safeUrl(url)} redirected to an invalid URL`, { url: safeUrl(url) });
       }
+      checkHandedUrl(next, `${req.what}: the redirect of ${method} ${safeUrl(url)}`, this.registryHostname);
       if (url.protocol === 'https:' && next.protocol === 'http:' && !isLoopbackRegistry(next.host)) {
         throw new TarpushError('REGISTRY_ERROR', `${req.what}: ${safeUrl(url)} redirected from https to plain http (${safeUrl(next)}); refused`, {
           url: safeUrl(url),

@@ -68,7 +68,16 @@ export async function classify(resp: RegistryResponse): Promise<{ outcome: Outco
 
 /** Error for an upload answer we cannot continue from (body already read by classify). */
 export function uploadFailure(repo: Repository, resp: RegistryResponse, what: string, method: string, body: string): TarpushError {
-  return statusError({ what, method, url: resp.url, status: resp.status, body, auth: resp.auth, secrets: repo.client.auth.secrets });
+  return statusError({
+    what,
+    method,
+    url: resp.url,
+    status: resp.status,
+    body,
+    auth: resp.auth,
+    secrets: repo.client.auth.secrets,
+    foreign: resp.crossedOrigin || resp.url.host !== repo.registry,
+  });
 }
 
 /** Check the registry's Docker-Content-Digest (when present) against ours. */
