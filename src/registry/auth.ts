@@ -1,7 +1,7 @@
 import { TarpushError } from '../errors.js';
 import { type Challenge, challengeScopes, pickChallenge } from './challenge.js';
 import { findCredential, type Credential } from './credentials/index.js';
-import type { AuthContext } from './errors.js';
+import { credentialSecrets, type AuthContext } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { normaliseScopes } from './scope.js';
 import { TokenCache, TokenFetcher, type Token, type TokenEndpoint } from './token.js';
@@ -62,12 +62,7 @@ export class Authenticator {
 
   private getCredential(): Promise<Credential | undefined> {
     this.credential ??= findCredential(this.registry, this.opts.credentials).then((c) => {
-      if (c?.kind === 'basic') {
-        this.secrets.add(c.password);
-        this.secrets.add(Buffer.from(`${c.username}:${c.password}`).toString('base64'));
-      } else if (c) {
-        this.secrets.add(c.token);
-      }
+      if (c) for (const s of credentialSecrets(c)) this.secrets.add(s);
       return c;
     });
     return this.credential;

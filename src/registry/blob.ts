@@ -6,6 +6,7 @@ import { discard, readBytes } from './body.js';
 import { networkError, safeUrl } from './errors.js';
 import { withReadRetries } from './read-retry.js';
 import type { Repository } from './repository.js';
+import type { RetryBudget } from './retry.js';
 import { pullScope } from './scope.js';
 
 /**
@@ -73,8 +74,14 @@ export async function getBlob(repo: Repository, digest: Digest): Promise<Readabl
 }
 
 /** GET a blob; anything but 200 becomes the registry's typed error. */
-async function requestBlob(repo: Repository, digest: Digest, what: string) {
-  const resp = await repo.client.request({ method: 'GET', path: repo.apiPath(`blobs/${digest}`), scopes: [pullScope(repo.repository)], what });
+async function requestBlob(repo: Repository, digest: Digest, what: string, budget?: RetryBudget) {
+  const resp = await repo.client.request({
+    method: 'GET',
+    path: repo.apiPath(`blobs/${digest}`),
+    scopes: [pullScope(repo.repository)],
+    what,
+    ...(budget ? { budget } : {}),
+  });
   if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
   return resp;
 }
@@ -82,8 +89,8 @@ async function requestBlob(repo: Repository, digest: Digest, what: string) {
 /** A small blob (a config) in memory, at most `maxBytes`, digest checked; retried when the body breaks off. */
 export async function getBlobBytes(repo: Repository, digest: Digest, maxBytes: number): Promise<Buffer> {
   const what = `blob ${repo.name}@${digest}`;
-  return withReadRetries(repo.client, what, async () => {
-    const resp = await requestBlob(repo, digest, what);
+  return withReadRetries(repo.client, what, async (budget) => {
+    const resp = await requestBlob(repo, digest, what, budget);
     const bytes = await readBytes(resp, maxBytes, what);
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw mismatch(repo, digest, actual, resp.url);

@@ -4,8 +4,26 @@ import type { HttpResponse } from './transport.js';
 
 /**
  * Response bodies: every response is either read (bounded) or discarded here, so no socket
- * is left waiting on an unread body.
+ * is left waiting on an unread body. A body read whole must also be done by the response's
+ * `deadlineAt` (readTimeoutMs): a server trickling a byte now and then never trips the idle
+ * limit, so size alone would not bound the time.
  */
+
+/** Destroy the body with a TIMEOUT at the response's deadline; returns the cancel function. */
+function armDeadline(resp: HttpResponse, what: string): () => void {
+  const ms = resp.deadlineAt - Date.now();
+  const fire = () =>
+    resp.body.destroy(
+      new TarpushError('TIMEOUT', `${what}: ${safeUrl(resp.url)} did not send its whole answer in time`, { url: safeUrl(resp.url) }),
+    );
+  if (ms <= 0) {
+    fire();
+    return () => {};
+  }
+  const timer = setTimeout(fire, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
 
 /** Throw away the rest of a body (small bodies are drained to keep the connection, big ones cut). */
 export async function discard(resp: HttpResponse): Promise<void> {
@@ -16,6 +34,7 @@ export async function discard(resp: HttpResponse): Promise<void> {
 export async function readText(resp: HttpResponse, max = 64 << 10): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
+  const disarm = armDeadline(resp, 'answer body');
   try {
     for await (const chunk of resp.body) {
       const buf = chunk as Buffer;
@@ -26,8 +45,9 @@ export async function readText(resp: HttpResponse, max = 64 << 10): Promise<stri
       if (size >= max) break;
     }
   } catch {
-    // a body that breaks off still says what it said so far
+    // a body that breaks off (or runs out of time) still says what it said so far
   } finally {
+    disarm();
     resp.body.destroy();
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -44,6 +64,7 @@ export async function readBytes(resp: HttpResponse, max: number, what: string): 
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  const disarm = armDeadline(resp, what);
   try {
     for await (const chunk of resp.body) {
       const buf = chunk as Buffer;
@@ -59,6 +80,7 @@ export async function readBytes(resp: HttpResponse, max: number, what: string): 
     if (err instanceof TarpushError) throw err;
     throw networkError(err, 'GET', resp.url, what); // the body broke off
   } finally {
+    disarm();
     resp.body.destroy();
   }
   return Buffer.concat(chunks);

@@ -9,6 +9,7 @@ import { resolveOptions, type ClientOptions, type ResolvedOptions } from './opti
 import { ping } from './ping.js';
 import { Repository } from './repository.js';
 import { Transport, type HttpRequest, type HttpResponse } from './transport.js';
+import { checkCredentialChannel } from './url-policy.js';
 
 /**
  * One client per registry host: one transport (keep-alive pools), one auth state and token
@@ -105,6 +106,7 @@ export class RegistryClient {
       const authz: Authorization = toRegistry
         ? await this.auth.authorize(scopes)
         : { context: { sent: 'none', withCredential: false, scopes } };
+      if (authz.header && authz.context.withCredential) checkCredentialChannel(url, req.what);
       const headers = { ...req.headers, ...(authz.header ? { authorization: authz.header } : {}) };
       const resp = await this.transport.send({ ...req, url, headers });
       if (resp.status === 401 && round === 0 && toRegistry && !resp.crossedOrigin && req.reauthenticate !== false) {
@@ -131,6 +133,7 @@ export class RegistryClient {
       body,
       auth: resp.auth,
       secrets: this.auth.secrets,
+      foreign: resp.crossedOrigin,
       ...(challenge?.params.error ? { authError: challenge.params.error } : {}),
     });
   }

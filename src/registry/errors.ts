@@ -1,4 +1,6 @@
 import { TarpushError, type ErrorCode } from '../errors.js';
+import { printable, snippet } from '../util/printable.js';
+import type { Credential } from './credentials/index.js';
 
 /**
  * Registry answers and network failures as TarpushErrors. A message names what was being
@@ -35,16 +37,45 @@ export function safeUrl(url: URL | string): string {
 const SECRET_PATTERNS: RegExp[] = [
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
   /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs
-  /\b(access_token|refresh_token|token|password)=[^&\s"]+/gi,
+  /\b(access_token|refresh_token|id_token|identitytoken|token|password)=[^&\s"]+/gi,
+  /"(access_token|refresh_token|id_token|identitytoken|token|password)"\s*:\s*"[^"]*"/gi,
 ];
 
 /**
- * Remove anything that looks like a credential, and every `known` secret (our password,
- * tokens), from text a server sent us before quoting it.
+ * The secrets one credential makes, as a server could echo them: the secret itself and the
+ * Basic values built from it (`user:secret`, `:secret`, and the bare secret, base64 and
+ * base64url). redactSecrets adds the URL-, form- and JSON-escaped spellings of each.
+ */
+export function credentialSecrets(c: Credential): string[] {
+  const secret = c.kind === 'basic' ? c.password : c.token;
+  // what auth.ts and token.ts put before the colon of a Basic value
+  const username = c.kind === 'bearer' ? '' : (c.username ?? '<token>');
+  const out = [secret];
+  for (const plain of [`${username}:${secret}`, `:${secret}`, secret]) {
+    const b = Buffer.from(plain, 'utf8');
+    out.push(b.toString('base64'), b.toString('base64url'), b.toString('base64').replace(/=+$/, ''));
+  }
+  return out;
+}
+
+/** The spellings of one secret in a body: raw, URL-encoded, form-encoded, JSON-escaped. */
+function spellings(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1)]);
+  return [...forms].sort((a, b) => b.length - a.length); // longest first: no half-redacted leftovers
+}
+
+/**
+ * The one redactor: remove every `known` secret (passwords, refresh tokens, tokens, Basic
+ * values — see credentialSecrets) in every spelling, and anything that looks like a
+ * credential (Authorization values, JWTs, token/password parameters), from text a server or
+ * a helper wrote before it is quoted in an error or a log line.
  */
 export function redactSecrets(text: string, known: Iterable<string> = []): string {
   let out = text;
-  for (const secret of known) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  for (const secret of known) {
+    if (secret.length < 4) continue;
+    for (const form of spellings(secret)) out = out.split(form).join('[redacted]');
+  }
   for (const re of SECRET_PATTERNS) out = out.replace(re, (_m, p1: string) => (typeof p1 === 'string' ? `${p1} [redacted]` : '[redacted]'));
   return out;
 }
@@ -75,14 +106,13 @@ function describeEntries(entries: RegistryErrorEntry[], body: string): string {
   if (entries.length > 0) {
     return entries
       .map((e) => {
-        const detail = e.detail === undefined || e.detail === null ? '' : ` ${JSON.stringify(e.detail)}`;
-        return `${e.code}${e.message ? ` (${e.message})` : ''}${detail.length > 300 ? `${detail.slice(0, 300)}…` : detail}`;
+        const detail = e.detail === undefined || e.detail === null ? '' : ` ${snippet(JSON.stringify(e.detail), 300)}`;
+        return `${snippet(e.code, 60)}${e.message ? ` (${snippet(e.message, 300)})` : ''}${detail}`;
       })
+      .slice(0, 5)
       .join('; ');
   }
-  const text = body.replace(/\s+/g, ' ').trim();
-  if (text === '') return '';
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return snippet(body, 200);
 }
 
 export interface StatusErrorInput {
@@ -98,6 +128,8 @@ export interface StatusErrorInput {
   auth?: AuthContext;
   /** Secrets the client holds, removed from anything quoted. */
   secrets?: Iterable<string>;
+  /** The answer came from another host than the registry (a redirect): quote only a short snippet. */
+  foreign?: boolean;
 }
 
 /** A TarpushError for an HTTP answer we cannot act on. */
@@ -106,7 +138,9 @@ export function statusError(input: StatusErrorInput): TarpushError {
   const entries = parseErrorBody(body);
   const registryCode = entries[0]?.code;
   const url = safeUrl(input.url);
-  const described = redactSecrets(describeEntries(entries, body), input.secrets);
+  // Redacted before anything is cut or unescaped, so no part of a secret survives a cut.
+  const clean = redactSecrets(body, input.secrets);
+  const described = input.foreign ? snippet(clean, 80) : describeEntries(parseErrorBody(clean), clean);
   let code: ErrorCode;
   let hint = '';
   const scopes = input.auth?.scopes?.length ? ` (scope ${input.auth.scopes.join(' ')})` : '';
@@ -140,7 +174,7 @@ export function statusError(input: StatusErrorInput): TarpushError {
     status: input.status,
     method: input.method,
     url,
-    ...(registryCode !== undefined ? { registryCode } : {}),
+    ...(registryCode !== undefined ? { registryCode: printable(registryCode) } : {}),
   });
 }
 
@@ -200,6 +234,6 @@ export function networkError(err: unknown, method: string, url: URL | string, wh
   const raw = err instanceof Error ? err.message : String(err);
   let hint = '';
   if (isCertificateError(err)) hint = ' (TLS certificate not trusted: pass the registry CA with --ca-file, or --insecure)';
-  const message = `${what}: ${method} ${safeUrl(url)} failed: ${redactSecrets(raw)}${code && !raw.includes(code) ? ` (${code})` : ''}${hint}`;
+  const message = `${what}: ${method} ${safeUrl(url)} failed: ${snippet(redactSecrets(raw), 300)}${code && !raw.includes(code) ? ` (${code})` : ''}${hint}`;
   return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, { method, url: safeUrl(url), ...(code ? { errno: code } : {}) }, { cause: err });
 }

@@ -1,5 +1,6 @@
 import { TarpushError } from '../errors.js';
 import { safeUrl } from './errors.js';
+import { checkHandedUrl } from './url-policy.js';
 
 /**
  * Upload and pagination URLs handed to us by the registry. A `Location` may be absolute,
@@ -15,13 +16,15 @@ export function resolveLocation(requestUrl: URL, location: string | undefined, w
       url: safeUrl(requestUrl),
     });
   }
+  let url: URL;
   try {
-    return new URL(location.trim(), requestUrl);
+    url = new URL(location.trim(), requestUrl);
   } catch {
     throw new TarpushError('REGISTRY_ERROR', `${what}: ${safeUrl(requestUrl)} answered with an invalid Location`, {
       url: safeUrl(requestUrl),
     });
   }
+  return checkHandedUrl(url, `${what}: the Location ${safeUrl(requestUrl)} answered`, requestUrl.hostname);
 }
 
 /**

@@ -74,13 +74,14 @@ export interface FetchedManifest {
 export async function getManifest(repo: Repository, reference: string, opts: { accept?: readonly string[] } = {}): Promise<FetchedManifest> {
   checkManifestReference(reference);
   const what = `manifest ${repo.name}${isDigest(reference) ? '@' : ':'}${reference}`;
-  return withReadRetries(repo.client, what, async () => {
+  return withReadRetries(repo.client, what, async (budget) => {
     const resp = await repo.client.request({
       method: 'GET',
       path: repo.apiPath(`manifests/${reference}`),
       scopes: [pullScope(repo.repository)],
       headers: { accept: (opts.accept ?? DEFAULT_MANIFEST_ACCEPT).join(', ') },
       what,
+      budget,
     });
     if (resp.status !== 200) throw await repo.client.failure(resp, what, 'GET');
     const raw = await readBytes(resp, MANIFEST_MAX, what);

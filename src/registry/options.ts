@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 /** Debug events a client reports through `ClientOptions.log`. URLs carry no query; no secrets ever. */
 export type ClientEvent =
   | { type: 'request'; method: string; url: string; status: number; ms: number }
-  | { type: 'retry'; method: string; url: string; attempt: number; delayMs: number; reason: string }
+  /**
+   * A try failed and another follows after `delayMs`: this is retry `attempt` of at most `of`
+   * in a row. `reason` is short: a status (`503`), an error code (`ECONNRESET`), `timeout`.
+   */
+  | { type: 'retry'; method: string; url: string; attempt: number; of: number; delayMs: number; reason: string }
   | { type: 'redirect'; method: string; from: string; to: string; droppedAuthorization: boolean }
   | { type: 'fallback'; what: FallbackKind; reason: string; url?: string }
   | { type: 'auth'; scheme: 'basic' | 'bearer' | 'none'; credential?: string; scopes?: string[] }
@@ -31,12 +35,6 @@ export interface ClientOptions {
   /** Credentials given explicitly; otherwise docker/podman config and env are searched. */
   username?: string;
   password?: string;
-  /**
-   * Registry hosts that `username`/`password` and TARPUSH_USERNAME/TARPUSH_PASSWORD belong to
-   * (the hosts the user wrote). Other hosts get only what credential files hold for them.
-   * Undefined: every host.
-   */
-  credentialHosts?: string[];
   authfile?: string;
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
@@ -49,35 +47,54 @@ export interface ClientOptions {
   plainHttp?: boolean;
   /** PEM file with extra CA certificates, trusted in addition to the system ones. */
   caFile?: string;
-  /** How many times a failed idempotent request (or transient failure) is retried: default 4, i.e. 5 tries. */
+  /**
+   * Retries in a row for a failed request or upload step (5xx, 429, 408, resets, refused
+   * connections, timeouts): default 10. Retries stop earlier when `retryWindowMs` has passed
+   * since the first failure of the run. See retry.ts for how the defaults fit together.
+   */
   retries?: number;
-  /** Per-request idle limit in ms: a request that receives no byte for this long fails (and may be retried). */
+  /**
+   * Per-request idle limit in ms: connecting, waiting for the answer, or a body (either way)
+   * making no progress for this long fails the try (TIMEOUT, retried). Default 30 000.
+   */
   timeoutMs?: number;
-  /** Milliseconds. connect (default 30 s), headers (60 s), body idle time (5 min). */
-  timeouts?: { connect?: number; headers?: number; body?: number };
+  /**
+   * Total time in ms for a response that is read whole (manifest, config, token, tag or
+   * catalog page, error body), across all its tries. Default 60 000.
+   */
+  readTimeoutMs?: number;
+  /** No retry starts later than this many ms after the first failure of a run. Default 30 000. */
+  retryWindowMs?: number;
   /** Default `tarpush/<version>`. */
   userAgent?: string;
   /** Force chunked PATCH uploads of this many bytes (otherwise monolithic/streamed). */
   chunkSize?: number;
   /** Debug events (retries, fallbacks, redirects). Never carries secrets. */
   log?: (event: ClientEvent) => void;
-  /** First backoff step in ms (default 200); waits are random in [0, base·2^n] (full jitter). */
+  /** First backoff step in ms (default 500); step n is base·2^(n-1), the wait random in [step/2, step). */
   retryBaseMs?: number;
-  /** Longest single wait before a retry, also caps Retry-After (default 60 000 ms). */
+  /** Longest single wait before a retry, also caps Retry-After (default 5 000 ms). */
   maxRetryWaitMs?: number;
+  /**
+   * Registry hosts (as written by the user: `docker.io`, `localhost:5000`…) that the explicit
+   * credentials — `username`/`password` and env TARPUSH_USERNAME/TARPUSH_PASSWORD — belong to.
+   * Any other registry gets only what credential files and helpers hold for it. Undefined:
+   * explicit credentials go to every registry this options object is used for.
+   */
+  credentialHosts?: string[];
   /** Directory for the spool file of a stream the registry would not take as PATCH (default os.tmpdir()). */
   tmpDir?: string;
 }
 
 export interface ResolvedOptions {
-  readonly credentials: Pick<ClientOptions, 'username' | 'password' | 'authfile' | 'env' | 'homeDir'>;
+  readonly credentials: Pick<ClientOptions, 'username' | 'password' | 'authfile' | 'env' | 'homeDir' | 'credentialHosts'>;
   readonly insecure: boolean;
   readonly plainHttp: boolean;
   readonly caFile: string | undefined;
-  readonly tries: number;
-  readonly connectTimeout: number;
-  readonly headersTimeout: number;
-  readonly bodyTimeout: number;
+  readonly retries: number;
+  readonly timeoutMs: number;
+  readonly readTimeoutMs: number;
+  readonly retryWindowMs: number;
   readonly userAgent: string;
   readonly chunkSize: number | undefined;
   readonly retryBaseMs: number;
@@ -86,9 +103,6 @@ export interface ResolvedOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly log: (event: ClientEvent) => void;
 }
-
-/** Defaults the CLI's --help quotes. */
-export const clientDefaults = { retries: 4, timeoutMs: 30_000 } as const;
 
 /** Blobs up to this size try the single `POST ?digest=` with the body. */
 export const SINGLE_POST_MAX = 1 << 20;
@@ -111,6 +125,12 @@ function packageVersion(): string {
 
 export const TARPUSH_VERSION = packageVersion();
 
+/** Defaults, in one place (retry.ts says why these numbers); the CLI's --help quotes them. */
+export const clientDefaults = { retries: 10, timeoutMs: 30_000, readTimeoutMs: 60_000, retryWindowMs: 30_000 } as const;
+
+// 0 would mean "no limit" to undici: the smallest limit is 1 ms.
+const atLeastOne = (n: number): number => Math.max(1, n);
+
 function positive(n: number | undefined, fallback: number, what: string): number {
   if (n === undefined) return fallback;
   if (!Number.isFinite(n) || n < 0) throw new RangeError(`${what} must be a non-negative number, got ${n}`);
@@ -127,18 +147,19 @@ export function resolveOptions(opts: ClientOptions = {}): ResolvedOptions {
       authfile: opts.authfile,
       env: opts.env,
       homeDir: opts.homeDir,
+      credentialHosts: opts.credentialHosts,
     },
     insecure: opts.insecure ?? false,
     plainHttp: opts.plainHttp ?? false,
     caFile: opts.caFile,
-    tries: Math.floor(positive(opts.retries, clientDefaults.retries, 'retries')) + 1,
-    connectTimeout: positive(opts.timeouts?.connect, 30_000, 'timeouts.connect'),
-    headersTimeout: positive(opts.timeouts?.headers, 60_000, 'timeouts.headers'),
-    bodyTimeout: positive(opts.timeouts?.body, 300_000, 'timeouts.body'),
+    retries: Math.floor(positive(opts.retries, clientDefaults.retries, 'retries')),
+    timeoutMs: atLeastOne(positive(opts.timeoutMs, clientDefaults.timeoutMs, 'timeoutMs')),
+    readTimeoutMs: atLeastOne(positive(opts.readTimeoutMs, clientDefaults.readTimeoutMs, 'readTimeoutMs')),
+    retryWindowMs: positive(opts.retryWindowMs, clientDefaults.retryWindowMs, 'retryWindowMs'),
     userAgent: opts.userAgent ?? `tarpush/${TARPUSH_VERSION}`,
     chunkSize,
-    retryBaseMs: positive(opts.retryBaseMs, 200, 'retryBaseMs'),
-    maxRetryWaitMs: positive(opts.maxRetryWaitMs, 60_000, 'maxRetryWaitMs'),
+    retryBaseMs: positive(opts.retryBaseMs, 500, 'retryBaseMs'),
+    maxRetryWaitMs: positive(opts.maxRetryWaitMs, 5_000, 'maxRetryWaitMs'),
     tmpDir: opts.tmpDir,
     env: opts.env ?? process.env,
     log: opts.log ?? (() => {}),

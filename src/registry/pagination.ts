@@ -1,3 +1,11 @@
+import { TarpushError } from '../errors.js';
+import { printable } from '../util/printable.js';
+import { readJson } from './body.js';
+import type { RegistryClient } from './client.js';
+import { safeUrl } from './errors.js';
+import { withReadRetries } from './read-retry.js';
+import { checkHandedUrl } from './url-policy.js';
+
 /**
  * `Link` header pagination (RFC 8288) for tags/list and _catalog: the `rel="next"` target,
  * resolved against the URL of the request (distribution sends a relative `</v2/_catalog?…>`).
@@ -65,4 +73,60 @@ export function nextLink(link: string | readonly string[] | undefined, requestUr
     }
   }
   return undefined;
+}
+
+/** Most pages one listing follows: an endless `Link: next` chain ends here. */
+export const MAX_PAGES = 1000;
+/** Most names one listing yields. */
+export const MAX_ITEMS = 100_000;
+
+export interface PagedList {
+  client: RegistryClient;
+  first: URL;
+  scopes: readonly string[];
+  /** For messages: `tags of reg/app`. */
+  what: string;
+  /** The JSON field holding the page's names (`tags`, `repositories`). */
+  field: string;
+  /** Largest page body accepted. */
+  maxBytes: number;
+}
+
+/**
+ * The names of a paginated listing, page by page (`null` counts as empty). Each page is one
+ * bounded read with its deadline; a chain that loops, or runs past MAX_PAGES pages or
+ * MAX_ITEMS names, is a REGISTRY_ERROR. Names are escaped (printable): a registry's list is
+ * printed as is by callers, and a valid name never needs escaping.
+ */
+export async function* followPages(list: PagedList): AsyncGenerator<string> {
+  const { client, what, field } = list;
+  let url: URL | undefined = list.first;
+  const seen = new Set<string>();
+  let items = 0;
+  for (let pages = 0; url; pages++) {
+    if (seen.has(url.href)) {
+      throw new TarpushError('REGISTRY_ERROR', `${what}: pagination loops back to ${safeUrl(url)}`, { url: safeUrl(url) });
+    }
+    if (pages >= MAX_PAGES) {
+      throw new TarpushError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages (Link: next keeps going); stopped`, { url: safeUrl(url) });
+    }
+    seen.add(url.href);
+    const page: URL = url;
+    const { body, next, answered } = await withReadRetries(client, what, async (budget) => {
+      const resp = await client.request({ method: 'GET', url: page, scopes: list.scopes, what, budget });
+      if (resp.status !== 200) throw await client.failure(resp, what, 'GET');
+      const next = nextLink(resp.headers.link, resp.url);
+      return { body: await readJson<Record<string, unknown>>(resp, list.maxBytes, what), next, answered: resp.url };
+    });
+    const names = body?.[field] ?? [];
+    if (!Array.isArray(names)) throw new TarpushError('REGISTRY_ERROR', `${what}: "${field}" is not a list`, { url: safeUrl(answered) });
+    for (const n of names) {
+      if (typeof n !== 'string') continue;
+      if (++items > MAX_ITEMS) {
+        throw new TarpushError('REGISTRY_ERROR', `${what}: more than ${MAX_ITEMS} names; stopped`, { url: safeUrl(answered) });
+      }
+      yield printable(n);
+    }
+    url = next && checkHandedUrl(next, `${what}: the next page ${safeUrl(answered)} named`, answered.hostname);
+  }
 }

@@ -3,6 +3,7 @@ import { discard, readText } from './body.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { isCertificateError, networkError, safeUrl, statusError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { RetryBudget } from './retry.js';
 import type { HttpResponse, Transport } from './transport.js';
 import { TarpushError } from '../errors.js';
 
@@ -27,9 +28,9 @@ export interface PingResult {
   challenges: Challenge[];
 }
 
-async function pingAt(base: URL, transport: Transport, tries?: number): Promise<{ resp: HttpResponse; url: URL }> {
+async function pingAt(base: URL, transport: Transport, budget?: RetryBudget): Promise<{ resp: HttpResponse; url: URL }> {
   const url = new URL('/v2/', base);
-  const resp = await transport.send({ method: 'GET', url, retry: 'idempotent', what: 'registry ping', ...(tries ? { tries } : {}) });
+  const resp = await transport.send({ method: 'GET', url, retry: 'idempotent', what: 'registry ping', ...(budget ? { budget } : {}) });
   return { resp, url };
 }
 
@@ -40,7 +41,9 @@ export async function ping(registry: string, transport: Transport, opts: Resolve
   let answered: { resp: HttpResponse; url: URL };
   if (!opts.plainHttp && isLoopbackRegistry(registry)) {
     try {
-      answered = await pingAt(https, transport, 1);
+      // One try: a loopback registry that does not speak TLS fails at once, and waits here would
+      // only delay the plain-HTTP ping that follows.
+      answered = await pingAt(https, transport, new RetryBudget(opts, { retries: 0 }));
     } catch (err) {
       if (isCertificateError(err) || !(err instanceof TarpushError)) throw err;
       opts.log({ type: 'fallback', what: 'http', reason: `https failed: ${String((err.details as { errno?: string }).errno ?? err.code)}`, url: safeUrl(https) });

@@ -1,23 +1,20 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryClient } from './client.js';
 import { isTransientNetworkError } from './errors.js';
-import { backoffDelay } from './transport.js';
+import { RetryBudget } from './retry.js';
 
 /**
  * Retry a whole read (request + bounded body) when its body breaks off mid-way: the
  * transport retries requests that got no answer, but a reset after the headers only shows
- * while the body is read. Only for reads whose result is held in memory.
+ * while the body is read. Only for reads whose result is held in memory. One budget covers
+ * the transport's retries and these, with the read deadline (`readTimeoutMs`) over all tries.
  */
-export async function withReadRetries<T>(client: RegistryClient, what: string, read: () => Promise<T>): Promise<T> {
-  const opts = client.options;
-  for (let attempt = 1; ; attempt++) {
+export async function withReadRetries<T>(client: RegistryClient, what: string, read: (budget: RetryBudget) => Promise<T>): Promise<T> {
+  const budget = new RetryBudget(client.options, { deadlineMs: client.options.readTimeoutMs });
+  for (;;) {
     try {
-      return await read();
+      return await read(budget);
     } catch (err) {
-      if (attempt >= opts.tries || !isTransientNetworkError(err)) throw err;
-      const delayMs = backoffDelay(attempt, opts.retryBaseMs, opts.maxRetryWaitMs);
-      opts.log({ type: 'retry', method: 'GET', url: what, attempt, delayMs, reason: 'body broke off' });
-      await sleep(delayMs);
+      if (!isTransientNetworkError(err) || !(await budget.retry({ method: 'GET', url: what }, 'body broke off'))) throw err;
     }
   }
 }

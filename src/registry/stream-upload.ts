@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
@@ -11,7 +10,7 @@ import { Opening, Spool } from './spool.js';
 import { chunkSizeFor, classify, confirmStored, Progress, putBlob, shrinkAfterRefusal, uploadFailure } from './upload.js';
 import { hasBlob } from './blob.js';
 import { UploadSession } from './upload-session.js';
-import { backoffDelay } from './transport.js';
+import { failureOf, RetryBudget } from './retry.js';
 
 /**
  * Upload bytes whose digest is not known in advance (a layer compressed on the fly): POST,
@@ -63,20 +62,21 @@ async function spoolAndPut(
   }
 }
 
-async function openSession(repo: Repository): Promise<UploadSession> {
+async function openSession(repo: Repository, budget: RetryBudget): Promise<UploadSession> {
   const resp = await repo.client.request({
     method: 'POST',
     path: repo.apiPath('blobs/uploads/'),
     scopes: [`repository:${repo.repository}:pull,push`],
     headers: { 'content-length': '0' },
     retry: 'idempotent',
+    budget,
     what: `blob upload to ${repo.name}`,
   });
   if (resp.status !== 202) {
     const c = await classify(resp);
     throw uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'POST', c.body);
   }
-  const session = UploadSession.fromAnswer(repo, resp);
+  const session = UploadSession.fromAnswer(repo, resp, budget);
   await discard(resp);
   return session;
 }
@@ -94,15 +94,15 @@ async function close(repo: Repository, session: UploadSession, digest: Digest): 
   throw uploadFailure(repo, resp, `blob upload ${repo.name}@${digest}`, 'PUT', c.body);
 }
 
-function makeFailureCounter(repo: Repository): (err: Error, reason: string) => Promise<void> {
-  const opts = repo.client.options;
-  let failures = 0;
-  return async (err, reason) => {
-    failures++;
-    if (failures >= opts.tries) throw err;
-    const delayMs = backoffDelay(failures, opts.retryBaseMs, opts.maxRetryWaitMs);
-    opts.log({ type: 'retry', method: 'upload', url: `${repo.name} (stream)`, attempt: failures, delayMs, reason });
-    await sleep(delayMs);
+/** The retry budget of one streamed upload, and its failure counter (throws `err` when spent). */
+function makeFailureCounter(repo: Repository): { budget: RetryBudget; failed: (err: Error, reason?: string) => Promise<void> } {
+  const budget = new RetryBudget(repo.client.options);
+  return {
+    budget,
+    failed: async (err, reason) => {
+      const f = failureOf(err, { method: 'upload', url: `${repo.name} (stream)` });
+      if (!(await budget.retry(f.target, reason ?? f.reason))) throw err;
+    },
   };
 }
 
@@ -110,9 +110,9 @@ async function streamedPatch(repo: Repository, open: () => Readable, onProgress?
   const client = repo.client;
   const opts = client.options;
   const progress = new Progress(onProgress);
-  const failed = makeFailureCounter(repo);
+  const { budget, failed } = makeFailureCounter(repo);
   for (;;) {
-    const session = await openSession(repo);
+    const session = await openSession(repo, budget);
     let skip = 0;
     for (;;) {
       // The first streamed upload of this client keeps a copy, in case PATCH is refused.
@@ -134,7 +134,7 @@ async function streamedPatch(repo: Repository, open: () => Readable, onProgress?
           resp = await session.patch(produce, undefined);
         } catch (err) {
           if (!isTransientNetworkError(err)) throw err;
-          await failed(err as Error, (err as Error).message);
+          await failed(err as Error);
           const stored = await session.stored();
           if (stored === undefined) break; // session lost: new session
           skip = stored;
@@ -172,7 +172,7 @@ async function streamedPatch(repo: Repository, open: () => Readable, onProgress?
         }
         const error = uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body);
         if (c.outcome === 'fatal' || c.outcome === 'digest-invalid') throw error;
-        await failed(error, `status ${resp.status}`);
+        await failed(error);
         if (c.outcome === 'gone') break;
         const stored = await session.stored();
         if (stored === undefined) break;
@@ -191,10 +191,11 @@ async function chunkedStream(repo: Repository, open: () => Readable, onProgress?
   const client = repo.client;
   const opts = client.options;
   const progress = new Progress(onProgress);
-  const failed = makeFailureCounter(repo);
+  const { budget, failed } = makeFailureCounter(repo);
   const chunkSize = (session: UploadSession) => chunkSizeFor(repo, session);
+  let highWater = 0; // see putBlob: only new ground starts a new run of retries
   restart: for (;;) {
-    const session = await openSession(repo);
+    const session = await openSession(repo, budget);
     const opening = new Opening(open);
     const pending: Buffer[] = [];
     let at = 0; // bytes the registry holds
@@ -213,7 +214,7 @@ async function chunkedStream(repo: Repository, open: () => Readable, onProgress?
             resp = await session.patch(() => slice, { start, end: start + len });
           } catch (err) {
             if (!isTransientNetworkError(err)) throw err;
-            await failed(err as Error, (err as Error).message);
+            await failed(err as Error);
             const stored = await session.stored();
             if (stored === undefined || stored < pieceStart || stored > pieceStart + piece.length) continue restart;
             pos = stored - pieceStart;
@@ -224,6 +225,10 @@ async function chunkedStream(repo: Repository, open: () => Readable, onProgress?
             await discard(resp);
             pos += len;
             progress.startAt(start + len);
+            if (start + len > highWater) {
+              highWater = start + len;
+              budget.progressed();
+            }
             continue;
           }
           if (c.outcome === 'too-large') shrinkAfterRefusal(repo, session, len, '(stream)');
@@ -231,7 +236,7 @@ async function chunkedStream(repo: Repository, open: () => Readable, onProgress?
             await failed(uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body), 'session lost');
             continue restart;
           } else if (c.outcome === 'transient') {
-            await failed(uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body), `status ${resp.status}`);
+            await failed(uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body));
           } else {
             throw uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body);
           }

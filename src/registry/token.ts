@@ -1,11 +1,12 @@
 import { TarpushError } from '../errors.js';
-import { isLoopbackRegistry } from '../reference/index.js';
 import { readText } from './body.js';
 import type { Credential } from './credentials/index.js';
-import { redactSecrets, safeUrl } from './errors.js';
+import { snippet } from '../util/printable.js';
+import { credentialSecrets, redactSecrets, safeUrl } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { normaliseScopes, scopesCover } from './scope.js';
 import type { HttpResponse, Transport } from './transport.js';
+import { checkCredentialChannel, checkHandedUrl } from './url-policy.js';
 
 /**
  * Bearer tokens from a registry's token server (the distribution token spec and its OAuth2
@@ -114,15 +115,12 @@ export class TokenFetcher {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
       throw new TarpushError('REGISTRY_ERROR', `${this.registry} named a token realm that is not http(s): ${safeUrl(realm)}`);
     }
+    checkHandedUrl(realm, `${this.registry}: the token realm`, new URL(`http://${this.registry}/`).hostname);
     const sorted = normaliseScopes(scopes);
     const secret = credential && credential.kind !== 'bearer';
-    if (secret && realm.protocol === 'http:' && !isLoopbackRegistry(realm.host) && realm.host !== this.registry) {
-      throw new TarpushError(
-        'REGISTRY_ERROR',
-        `${this.registry} sends credentials to a token realm over plain http (${safeUrl(realm)}); refused`,
-        { url: safeUrl(realm) },
-      );
-    }
+    // Even on the registry's own host: an https registry naming an http realm would have us
+    // send the password in clear.
+    if (secret) checkCredentialChannel(realm, `${this.registry}: token realm`);
     const started = Date.now();
     let resp: HttpResponse | undefined;
     let method: 'GET' | 'POST' = 'GET';
@@ -141,8 +139,8 @@ export class TokenFetcher {
       resp = await this.get(realm, endpoint.service, sorted, credential);
     }
     if (resp.status !== 200) {
-      const known = credential?.kind === 'basic' ? [credential.password] : credential ? [credential.token] : [];
-      const body = redactSecrets(await readText(resp, 4096), known).replace(/\s+/g, ' ').trim().slice(0, 200);
+      const known = credential ? credentialSecrets(credential) : [];
+      const body = snippet(redactSecrets(await readText(resp, 4096), known), 200);
       const what = `token for ${sorted.join(' ') || 'the registry'} from ${safeUrl(realm)}`;
       const details = { status: resp.status, method, url: safeUrl(realm), phase: 'token', scopes: sorted };
       if (resp.status === 401) {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, buildConnector, loadEnvHttpProxyAgent, type Connector, type Dispatcher } from './undici-parts.js';
 import { TarpushError } from '../errors.js';
 import { isLoopbackRegistry } from '../reference/index.js';
 import { codesOf, isTransientNetworkError, networkError, safeUrl } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { parseRetryAfter, RETRYABLE_STATUSES, RetryBudget } from './retry.js';
+import { checkHandedUrl } from './url-policy.js';
 
 /**
  * HTTP for one registry: an undici Agent (a keep-alive pool per origin), timeouts, retries
@@ -35,8 +36,11 @@ export interface HttpRequest {
   retry?: RetryPolicy;
   /** Default true for GET and HEAD. 307/308 are followed for other methods when true. */
   followRedirects?: boolean;
-  /** Tries for this request (default: the client's). */
-  tries?: number;
+  /**
+   * What this request may spend on retries. Default: a budget of its own; an upload ladder
+   * passes its budget so that its requests and its own retries share one limit.
+   */
+  budget?: RetryBudget;
   /** For error messages: what the request was for. */
   what: string;
 }
@@ -49,6 +53,8 @@ export interface HttpResponse {
   url: URL;
   /** Whether a redirect went to another origin (credentials were dropped). */
   crossedOrigin: boolean;
+  /** Absolute time (ms) by which a read of the whole body must be done (see body.ts). */
+  deadlineAt: number;
 }
 
 /** First value of a response header (names are lower-case). */
@@ -57,27 +63,16 @@ export function header(resp: Pick<HttpResponse, 'headers'>, name: string): strin
   return Array.isArray(v) ? v[0] : v;
 }
 
-const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 // Connection failures where the request cannot have reached the server.
 const REFUSED_CODES = /^(ECONNREFUSED|UND_ERR_CONNECT_TIMEOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/;
 
-/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP-date), or undefined. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
-
-/** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^(attempt-1))]. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
+/** A short reason for a retry line: `timeout`, or the error code. */
+function networkReason(codes: readonly string[]): string {
+  if (codes.some((c) => /TIMEOUT$|^ETIMEDOUT$/.test(c))) return 'timeout';
+  return codes[0] ?? 'network error';
 }
 
 function hostnameOf(hostPort: string): string {
@@ -115,13 +110,13 @@ export class Transport {
       }
       this.tlsCa = ca;
     }
-    const verifying = buildConnector({ ...this.tlsOptions(false), timeout: opts.connectTimeout });
-    const lenient = buildConnector({ ...this.tlsOptions(true), timeout: opts.connectTimeout });
+    const verifying = buildConnector({ ...this.tlsOptions(false), timeout: opts.timeoutMs });
+    const lenient = buildConnector({ ...this.tlsOptions(true), timeout: opts.timeoutMs });
     const registryHostname = this.registryHostname;
     // --insecure concerns the registry host only, not token servers or storage redirects.
     const connect: Connector = (o, cb) =>
       (opts.insecure && o.hostname === registryHostname ? lenient : verifying)(o, cb);
-    this.direct = new Agent({ connect, keepAliveTimeout: 10_000, connectTimeout: opts.connectTimeout });
+    this.direct = new Agent({ connect, keepAliveTimeout: 10_000, connectTimeout: opts.timeoutMs });
     const env = opts.env;
     this.proxyEnv = {
       httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
@@ -151,7 +146,7 @@ export class Transport {
       const EnvHttpProxyAgent = loadEnvHttpProxyAgent();
       d = new EnvHttpProxyAgent({
         ...this.proxyEnv,
-        connect: { ...tls, timeout: this.opts.connectTimeout },
+        connect: { ...tls, timeout: this.opts.timeoutMs },
         requestTls: tls,
         keepAliveTimeout: 10_000,
       });
@@ -169,35 +164,31 @@ export class Transport {
     const hasBody = req.body !== undefined;
     const policy: RetryPolicy =
       req.retry ?? (!hasBody && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(req.method) ? 'idempotent' : 'refused-only');
-    const tries = Math.max(1, req.tries ?? this.opts.tries);
-    for (let attempt = 1; ; attempt++) {
-      const last = attempt >= tries;
+    const budget = req.budget ?? new RetryBudget(this.opts);
+    const target = { method: req.method, url: safeUrl(req.url) };
+    for (;;) {
       let resp: HttpResponse;
       try {
-        resp = await this.sendFollowing(req);
+        resp = await this.sendFollowing(req, budget);
       } catch (err) {
         if (err instanceof TarpushError && err.code !== 'NETWORK_ERROR' && err.code !== 'TIMEOUT') throw err;
         const codes = codesOf(err);
         const retryable =
           policy === 'idempotent' ? isTransientNetworkError(err) : policy === 'refused-only' ? codes.some((c) => REFUSED_CODES.test(c)) : false;
-        if (last || !retryable) throw networkError(err, req.method, req.url, req.what);
-        const delayMs = backoffDelay(attempt, this.opts.retryBaseMs, this.opts.maxRetryWaitMs);
-        this.opts.log({ type: 'retry', method: req.method, url: safeUrl(req.url), attempt, delayMs, reason: codes.join('/') || 'network error' });
-        await sleep(delayMs);
+        if (!retryable || !(await budget.retry(target, networkReason(codes)))) throw networkError(err, req.method, req.url, req.what);
         continue;
       }
-      const retryStatus = policy === 'idempotent' ? RETRY_STATUSES.has(resp.status) : policy === 'refused-only' ? resp.status === 429 : false;
-      if (!retryStatus || last) return resp;
+      const retryStatus = policy === 'idempotent' ? RETRYABLE_STATUSES.has(resp.status) : policy === 'refused-only' ? resp.status === 429 : false;
+      if (!retryStatus) return resp;
+      // Decided before reading on: when no retry follows, the answer's body is the caller's to quote.
+      const delayMs = budget.next(parseRetryAfter(header(resp, 'retry-after')));
+      if (delayMs === undefined) return resp;
       await resp.body.dump().catch(() => {});
-      const after = parseRetryAfter(header(resp, 'retry-after'));
-      const delayMs =
-        after !== undefined ? Math.min(after, this.opts.maxRetryWaitMs) : backoffDelay(attempt, this.opts.retryBaseMs, this.opts.maxRetryWaitMs);
-      this.opts.log({ type: 'retry', method: req.method, url: safeUrl(req.url), attempt, delayMs, reason: `status ${resp.status}` });
-      await sleep(delayMs);
+      await budget.spend(target, String(resp.status), delayMs);
     }
   }
 
-  private async sendFollowing(req: HttpRequest): Promise<HttpResponse> {
+  private async sendFollowing(req: HttpRequest, budget: RetryBudget): Promise<HttpResponse> {
     let url = req.url;
     let method = req.method;
     let body = req.body;
@@ -208,14 +199,15 @@ export class Transport {
     let crossedOrigin = false;
     for (let hop = 0; ; hop++) {
       const started = Date.now();
-      const resp = await this.once(method, url, headers, body);
+      const resp = await this.once(method, url, headers, body, budget.idleLimit());
       this.opts.log({ type: 'request', method, url: safeUrl(url), status: resp.statusCode, ms: Date.now() - started });
       const location = resp.headers.location;
       const loc = Array.isArray(location) ? location[0] : location;
       const redirectable =
         follow && REDIRECT_STATUSES.has(resp.statusCode) && loc !== undefined && (method === 'GET' || method === 'HEAD' || resp.statusCode >= 307 || resp.statusCode === 303);
       if (!redirectable || hop >= MAX_REDIRECTS) {
-        return { status: resp.statusCode, headers: resp.headers, body: resp.body, url, crossedOrigin };
+        const deadlineAt = budget.deadlineAt ?? Date.now() + this.opts.readTimeoutMs;
+        return { status: resp.statusCode, headers: resp.headers, body: resp.body, url, crossedOrigin, deadlineAt };
       }
       await resp.body.dump().catch(() => {});
       let next: URL;
@@ -224,6 +216,7 @@ export class Transport {
       } catch {
         throw new TarpushError('REGISTRY_ERROR', `${req.what}: ${method} ${safeUrl(url)} redirected to an invalid URL`, { url: safeUrl(url) });
       }
+      checkHandedUrl(next, `${req.what}: the redirect of ${method} ${safeUrl(url)}`, this.registryHostname);
       if (url.protocol === 'https:' && next.protocol === 'http:' && !isLoopbackRegistry(next.host)) {
         throw new TarpushError('REGISTRY_ERROR', `${req.what}: ${safeUrl(url)} redirected from https to plain http (${safeUrl(next)}); refused`, {
           url: safeUrl(url),
@@ -246,7 +239,13 @@ export class Transport {
     }
   }
 
-  private once(method: string, url: URL, headers: Record<string, string>, body: (() => RequestBody) | undefined): Promise<Dispatcher.ResponseData> {
+  private once(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: (() => RequestBody) | undefined,
+    idleMs: number,
+  ): Promise<Dispatcher.ResponseData> {
     return this.dispatcherFor(url).request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
@@ -254,8 +253,10 @@ export class Transport {
       headers,
       // undici takes async iterables too, though its typings only list streams and buffers
       body: (body ? body() : method === 'POST' || method === 'PUT' || method === 'PATCH' ? Buffer.alloc(0) : null) as Readable | Buffer | string | null,
-      headersTimeout: this.opts.headersTimeout,
-      bodyTimeout: this.opts.bodyTimeout,
+      // undici's headers timer also runs while the request body is sent (refreshed as it
+      // drains), so one idle limit covers a stalled upload, a silent server and a stalled body.
+      headersTimeout: idleMs,
+      bodyTimeout: idleMs,
     });
   }
 

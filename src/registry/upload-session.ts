@@ -2,6 +2,7 @@ import { discard } from './body.js';
 import { type RegistryResponse } from './client.js';
 import { resolveLocation, withQuery } from './location.js';
 import type { Repository } from './repository.js';
+import type { RetryBudget } from './retry.js';
 import { deleteScope, pushScope } from './scope.js';
 import { header, type RequestBody, type RetryPolicy } from './transport.js';
 
@@ -29,7 +30,13 @@ export class UploadSession {
     public location: URL,
     /** OCI-Chunk-Min-Length the registry announced, if any. */
     readonly minChunk: number | undefined,
+    /** The upload's retry budget, shared by every request on the session. */
+    private readonly budget?: RetryBudget,
   ) {}
+
+  private get spending(): { budget?: RetryBudget } {
+    return this.budget ? { budget: this.budget } : {};
+  }
 
   private get what(): string {
     return `blob upload to ${this.repo.name}`;
@@ -42,10 +49,10 @@ export class UploadSession {
   }
 
   /** Start a session from a POST answer (202 + Location). */
-  static fromAnswer(repo: Repository, resp: RegistryResponse): UploadSession {
+  static fromAnswer(repo: Repository, resp: RegistryResponse, budget?: RetryBudget): UploadSession {
     const location = resolveLocation(resp.url, header(resp, 'location'), `blob upload to ${repo.name}`);
     const min = Number(header(resp, 'oci-chunk-min-length'));
-    return new UploadSession(repo, location, Number.isFinite(min) && min > 0 ? min : undefined);
+    return new UploadSession(repo, location, Number.isFinite(min) && min > 0 ? min : undefined, budget);
   }
 
   /** Send bytes with PATCH; the answer is returned (Location followed when it is a success). */
@@ -63,6 +70,7 @@ export class UploadSession {
       headers,
       body,
       retry,
+      ...this.spending,
       what: this.what,
     });
     if (resp.status >= 200 && resp.status < 300) this.follow(resp);
@@ -75,6 +83,7 @@ export class UploadSession {
       method: 'GET',
       url: this.location,
       scopes: [pushScope(this.repo.repository)],
+      ...this.spending,
       what: this.what,
     });
     await discard(resp);
@@ -101,6 +110,7 @@ export class UploadSession {
       scopes: [pushScope(this.repo.repository)],
       headers,
       ...(body ? { body: body.produce, retry: 'never' as const } : { retry: 'idempotent' as const }),
+      ...this.spending,
       what: `blob upload ${this.repo.name}@${digest}`,
     });
   }

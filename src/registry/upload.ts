@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
@@ -12,7 +11,8 @@ import { DEFAULT_CHUNK, MIN_CHUNK, SINGLE_POST_MAX } from './options.js';
 import type { Repository } from './repository.js';
 import { rangeBody } from './request-body.js';
 import { pushScope } from './scope.js';
-import { backoffDelay, header } from './transport.js';
+import { failureOf, RETRYABLE_STATUSES, RetryBudget } from './retry.js';
+import { header } from './transport.js';
 import { UploadSession } from './upload-session.js';
 
 /**
@@ -50,8 +50,6 @@ export class Progress {
 /** How an answer on an upload session is to be handled. */
 export type Outcome = 'ok' | 'too-large' | 'gone' | 'transient' | 'digest-invalid' | 'fatal';
 
-const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-
 /** Sort an answer; its body is consumed either way (headers stay readable). */
 export async function classify(resp: RegistryResponse): Promise<{ outcome: Outcome; code?: string; body: string }> {
   if (resp.status >= 200 && resp.status < 300) {
@@ -63,14 +61,23 @@ export async function classify(resp: RegistryResponse): Promise<{ outcome: Outco
   let outcome: Outcome = 'fatal';
   if (resp.status === 413 || resp.status === 416) outcome = 'too-large';
   else if (resp.status === 404 || code === 'BLOB_UPLOAD_UNKNOWN' || code === 'BLOB_UPLOAD_INVALID') outcome = 'gone';
-  else if (TRANSIENT_STATUSES.has(resp.status)) outcome = 'transient';
+  else if (RETRYABLE_STATUSES.has(resp.status)) outcome = 'transient';
   else if (code === 'DIGEST_INVALID' || code === 'SIZE_INVALID') outcome = 'digest-invalid';
   return { outcome, ...(code !== undefined ? { code } : {}), body };
 }
 
 /** Error for an upload answer we cannot continue from (body already read by classify). */
 export function uploadFailure(repo: Repository, resp: RegistryResponse, what: string, method: string, body: string): TarpushError {
-  return statusError({ what, method, url: resp.url, status: resp.status, body, auth: resp.auth, secrets: repo.client.auth.secrets });
+  return statusError({
+    what,
+    method,
+    url: resp.url,
+    status: resp.status,
+    body,
+    auth: resp.auth,
+    secrets: repo.client.auth.secrets,
+    foreign: resp.crossedOrigin || resp.url.host !== repo.registry,
+  });
 }
 
 /** Check the registry's Docker-Content-Digest (when present) against ours. */
@@ -94,15 +101,16 @@ export async function confirmStored(repo: Repository, resp: RegistryResponse, di
   await discard(resp);
   if (resp.status !== 202) return;
   const opts = repo.client.options;
-  for (let attempt = 1; ; attempt++) {
+  // Docker Hub makes a 202'd blob visible within moments: a few looks, not a whole budget.
+  const budget = new RetryBudget(opts, { retries: Math.min(2, opts.retries) });
+  for (;;) {
     if (await hasBlob(repo, digest)) return;
-    if (attempt >= Math.min(3, opts.tries)) {
+    if (!(await budget.retry({ method: 'HEAD', url: `${repo.name}@${digest}` }, 'accepted (202) but not there yet'))) {
       throw new TarpushError('REGISTRY_ERROR', `blob ${repo.name}@${digest}: the registry accepted it (202) but does not have it`, {
         expected: digest,
         url: safeUrl(resp.url),
       });
     }
-    await sleep(backoffDelay(attempt, opts.retryBaseMs, opts.maxRetryWaitMs));
   }
 }
 
@@ -113,6 +121,7 @@ async function startSession(
   source: ByteSource,
   progress: Progress,
   withBody: boolean,
+  budget: RetryBudget,
 ): Promise<{ done: true } | { done: false; session: UploadSession }> {
   const client = repo.client;
   const base = await client.baseUrl();
@@ -126,15 +135,19 @@ async function startSession(
     headers: withBody
       ? { 'content-type': 'application/octet-stream', 'content-length': String(source.size) }
       : { 'content-length': '0' },
+    // Both forms may be repeated: a POST without body only opens a session (an abandoned one
+    // expires), and one with the body and ?digest= either stores exactly these bytes or
+    // nothing. The body is produced anew from the source for each try.
     ...(withBody
       ? {
           body: () => {
             progress.startAt(0);
             return rangeBody(source, 0, source.size, progress.add);
           },
-          retry: 'refused-only' as const,
         }
-      : { retry: 'idempotent' as const }),
+      : {}),
+    retry: 'idempotent',
+    budget,
     what,
   });
   if (withBody && resp.status === 201) {
@@ -148,7 +161,7 @@ async function startSession(
       client.features.singlePost = false;
       client.options.log({ type: 'fallback', what: 'single-post', reason: 'registry answered 202 to a POST with the blob' });
     }
-    const session = UploadSession.fromAnswer(repo, resp);
+    const session = UploadSession.fromAnswer(repo, resp, budget);
     await discard(resp);
     return { done: false, session };
   }
@@ -157,7 +170,7 @@ async function startSession(
     // Some registries refuse a body on the POST outright (400/405/413/415…): upload the usual way.
     client.features.singlePost = false;
     client.options.log({ type: 'fallback', what: 'single-post', reason: `registry answered ${resp.status} to a POST with the blob` });
-    return startSession(repo, digest, source, progress, false);
+    return startSession(repo, digest, source, progress, false, budget);
   }
   throw uploadFailure(repo, resp, what, 'POST', body);
 }
@@ -190,7 +203,16 @@ export function shrinkAfterRefusal(repo: Repository, session: UploadSession | un
 type Step = { outcome: 'ok'; resp: RegistryResponse } | { outcome: Exclude<Outcome, 'ok'>; resp: RegistryResponse; sent: number; body: string };
 
 /** Send bytes [offset, size) and close the session; returns the closing answer or why it stopped. */
-async function sendRest(repo: Repository, session: UploadSession, digest: Digest, source: ByteSource, offset: number, chunked: boolean, progress: Progress): Promise<Step> {
+async function sendRest(
+  repo: Repository,
+  session: UploadSession,
+  digest: Digest,
+  source: ByteSource,
+  offset: number,
+  chunked: boolean,
+  progress: Progress,
+  advanced: (at: number) => void,
+): Promise<Step> {
   const size = source.size;
   progress.startAt(offset);
   if (!chunked) {
@@ -215,6 +237,7 @@ async function sendRest(repo: Repository, session: UploadSession, digest: Digest
     if (c.outcome !== 'ok') return { outcome: c.outcome, resp, sent: end - from, body: c.body };
     await discard(resp);
     at = end;
+    advanced(at);
   }
   const resp = await session.put(digest);
   const c = await classify(resp);
@@ -227,14 +250,21 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
   const opts = client.options;
   const progress = new Progress(onProgress);
   const what = `blob upload ${repo.name}@${digest}`;
-  let failures = 0;
+  // One budget for the whole ladder (its requests' own retries included). A run of failures
+  // starts afresh only when the registry holds more of the blob than ever before, so a
+  // session lost again and again cannot loop for ever.
+  const budget = new RetryBudget(opts);
+  let highWater = 0;
+  const advanced = (at: number): void => {
+    if (at > highWater) {
+      highWater = at;
+      budget.progressed();
+    }
+  };
   /** Count a failure and wait, or give up with `err`. */
-  const failed = async (err: Error, reason: string): Promise<void> => {
-    failures++;
-    if (failures >= opts.tries) throw err;
-    const delayMs = backoffDelay(failures, opts.retryBaseMs, opts.maxRetryWaitMs);
-    opts.log({ type: 'retry', method: 'upload', url: `${repo.name}@${digest}`, attempt: failures, delayMs, reason });
-    await sleep(delayMs);
+  const failed = async (err: Error, reason?: string): Promise<void> => {
+    const f = failureOf(err, { method: 'upload', url: `${repo.name}@${digest}` });
+    if (!(await budget.retry(f.target, reason ?? f.reason))) throw err;
   };
 
   for (;;) {
@@ -243,10 +273,10 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
     const single = !chunked() && source.size <= SINGLE_POST_MAX && client.features.singlePost !== false;
     let started: Awaited<ReturnType<typeof startSession>>;
     try {
-      started = await startSession(repo, digest, source, progress, single);
+      started = await startSession(repo, digest, source, progress, single, budget);
     } catch (err) {
       if (!isTransientNetworkError(err)) throw err;
-      await failed(err as Error, 'upload start failed');
+      await failed(err as Error);
       continue;
     }
     if (started.done) return;
@@ -256,16 +286,17 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
     for (;;) {
       let step: Step;
       try {
-        step = await sendRest(repo, session, digest, source, offset, chunked(), progress);
+        step = await sendRest(repo, session, digest, source, offset, chunked(), progress, advanced);
       } catch (err) {
         if (!isTransientNetworkError(err)) throw err;
-        await failed(err as Error, (err as Error).message);
+        await failed(err as Error);
         const stored = await session.stored();
         if (stored === undefined || stored > source.size) {
           opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost after a connection failure' });
           break;
         }
         offset = stored;
+        advanced(offset);
         resumed = true;
         opts.log({ type: 'resume', digest, offset, reason: 'connection failed mid-upload' });
         continue;
@@ -295,7 +326,7 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
         break;
       }
       if (step.outcome === 'too-large') shrinkAfterRefusal(repo, session, step.sent, digest);
-      else await failed(error, `status ${step.resp.status}`);
+      else await failed(error);
       const stored = await session.stored();
       if (stored === undefined || stored > source.size) {
         opts.log({ type: 'fallback', what: 'restart', reason: 'upload session lost' });
@@ -303,6 +334,7 @@ export async function putBlob(repo: Repository, digest: Digest, source: ByteSour
       }
       if (stored !== offset) resumed = true;
       offset = stored;
+      advanced(offset);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { TarpushError } from '../../errors.js';
+import { snippet } from '../../util/printable.js';
 import type { Credential } from './types.js';
 
 export const DEFAULT_HELPER_TIMEOUT_MS = 30_000;
@@ -68,8 +69,7 @@ export function runCredentialHelper(name: string, serverUrl: string, opts: Helpe
   });
 }
 
-/** First line of a helper's stderr, shortened: enough to act on, not a dump. */
+/** First line of a helper's stderr, shortened and escaped: enough to act on, not a dump. */
 function firstLine(text: string): string {
-  const line = text.trim().split(/\r?\n/, 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  return snippet(text.trim().split(/\r?\n/, 1)[0] ?? '', 200);
 }

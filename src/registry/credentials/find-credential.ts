@@ -19,6 +19,9 @@ import type { Credential, CredentialOptions } from './types.js';
  * Within one file, as docker does: `credHelpers[registry]`, then `credsStore`, then the
  * inline `auths` entry. A helper that is missing or knows nothing about the registry is
  * passed over. `undefined` when nothing is found (anonymous access).
+ * With `credentialHosts`, 1 and 2 apply only to those registries (compared as parseRegistry
+ * normalises them: `docker.io` = `registry-1.docker.io`, case, URL forms): a registry named
+ * by an archive rather than by the user gets only what the files hold for it.
  */
 export async function findCredential(registry: string, opts: CredentialOptions = {}): Promise<Credential | undefined> {
   const host = parseRegistry(registry);
@@ -29,10 +32,15 @@ export async function findCredential(registry: string, opts: CredentialOptions =
     debug: opts.debug ?? (() => {}),
   };
 
-  const fromFlags = pair(opts.username, opts.password, 'flag', '--username', 'a password (--password-stdin)');
-  if (fromFlags) return fromFlags;
-  const fromEnv = pair(env.TARPUSH_USERNAME, env.TARPUSH_PASSWORD, 'env', 'TARPUSH_USERNAME', 'TARPUSH_PASSWORD');
-  if (fromEnv) return fromEnv;
+  const explicitHere = opts.credentialHosts === undefined || opts.credentialHosts.some((h) => parseRegistry(h) === host);
+  if (explicitHere) {
+    const fromFlags = pair(opts.username, opts.password, 'flag', '--username', 'a password (--password-stdin)');
+    if (fromFlags) return fromFlags;
+    const fromEnv = pair(env.TARPUSH_USERNAME, env.TARPUSH_PASSWORD, 'env', 'TARPUSH_USERNAME', 'TARPUSH_PASSWORD');
+    if (fromEnv) return fromEnv;
+  } else {
+    helper.debug(`explicit credentials are for ${opts.credentialHosts!.join(', ')}, not ${host}: looking in credential files only`);
+  }
 
   const seen = new Set<string>();
   for (const { path, required } of authFilePaths(opts, env)) {

@@ -16,6 +16,12 @@ export interface CredentialOptions {
   username?: string;
   /** From `--password-stdin`. */
   password?: string;
+  /**
+   * Registries (`docker.io`, `localhost:5000`, any form parseRegistry takes) that `username`/
+   * `password` and env TARPUSH_USERNAME/TARPUSH_PASSWORD belong to; others only get what
+   * credential files and helpers hold for them. Undefined: every registry.
+   */
+  credentialHosts?: string[];
   /** `--authfile`: a docker config.json or a containers auth.json; must exist when given. */
   authfile?: string;
   /**
