@@ -298,9 +298,12 @@ function workerError(layer: Layer, compression: Compression, err: Error): Error 
 }
 
 /**
- * A pass-through that checks a full read of a layer's stored bytes. A wrong size, digest,
- * magic or (uncompressed) tar errors the stream, so an upload reading it aborts; so does a
- * worker's finding that arrives while bytes still flow. Every outcome goes to `onResult`.
+ * A pass-through that checks a full read of a layer's stored bytes. A wrong magic or
+ * (uncompressed) tar errors the stream as soon as it is seen, a wrong size or digest at the
+ * end, so an upload reading it aborts before it commits. The worker's findings (diff_id,
+ * decompression, tar of a compressed layer) are reported after the stored digest has been
+ * checked — a corrupted byte is a DIGEST_MISMATCH, not a decompression failure — and
+ * after the stream ended. Every outcome goes to `onResult`, once.
  */
 class LayerChecker extends Transform {
   private readonly hash: Hash = createHash('sha256');
@@ -334,10 +337,6 @@ class LayerChecker extends Transform {
       // A file-backed layer is read by the worker itself, so decompression never holds back
       // the upload and no copies cross threads; other sources are fed chunk by chunk.
       this.job = pool().start(c as WorkerCompression, file && { path: file.path, start: file.offset, end: file.offset + layer.size });
-      // A finding while bytes still flow stops the read (and the upload) at once.
-      this.job.result.catch((err: Error) => {
-        if (err instanceof WorkerFailure && !this.finished && !this.destroyed) this.fail(workerError(layer, c, err));
-      });
     }
   }
 
@@ -388,10 +387,6 @@ class LayerChecker extends Transform {
       this.onResult(err);
     }
     return err;
-  }
-
-  private fail(err: Error): void {
-    this.destroy(this.report(err));
   }
 
   /** Compare the magic with the claimed compression once enough bytes (or all of them) are in. */
