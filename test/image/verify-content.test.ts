@@ -10,7 +10,7 @@ import { openArchive } from '../../src/archive/open.js';
 import { canDecompress } from '../../src/compress/decompress.js';
 import type { Digest } from '../../src/image/digest.js';
 import { bufferSource, fileRangeSource } from '../../src/image/sources.js';
-import type { Layer } from '../../src/image/types.js';
+import type { Descriptor, Image, ImageIndex, Layer } from '../../src/image/types.js';
 import { LayerVerifier } from '../../src/image/verify.js';
 import { endOfArchive, gnuLong, packTar, rawEntry, tempDir, writeTemp } from '../archive/support/build-tar.js';
 import { tarpushError } from '../archive/support/assert-error.js';
@@ -218,5 +218,29 @@ describe('every fixture archive passes', () => {
         await a.close();
       }
     }
+  });
+});
+
+describe('verifyImage walks an index tree once per manifest', () => {
+  it('40 nested indexes that each name their child twice: verified in one visit each', { timeout: 10_000 }, async () => {
+    const layerBytes = gzipSync(tar);
+    const rawConfig = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
+    const rawManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [sha(layerBytes)] }));
+    const layer = layerOf(layerBytes, GZIP, tar);
+    let reads = 0;
+    const counted: Layer = { ...layer, source: { ...layer.source, open: (a, b) => (reads++, layer.source.open(a, b)) } };
+    const image: Image = {
+      kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', rawManifest, digest: sha(rawManifest),
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(rawConfig), size: rawConfig.length }, rawConfig, layers: [counted],
+    };
+    let item: Image | ImageIndex = image;
+    for (let i = 0; i < 40; i++) {
+      const child: Image | ImageIndex = item;
+      const raw: Buffer = Buffer.from(JSON.stringify({ schemaVersion: 2, level: i, children: [child.digest, child.digest] }));
+      const descriptor: Descriptor = { mediaType: child.mediaType, digest: child.digest, size: child.rawManifest.length };
+      item = { kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', rawManifest: raw, digest: sha(raw), manifests: [{ descriptor, item: child }, { descriptor, item: child }] };
+    }
+    await verifier.verifyImage(item);
+    assert.equal(reads, 1);
   });
 });
