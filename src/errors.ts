@@ -34,6 +34,7 @@ const inputCodes = [
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
   'DIFF_ID_MISMATCH',
+  'LAYER_INVALID', // bytes are not what the layer claims: compression magic ≠ media type, not a tar
   'IMAGE_NO_LAYERS',
   'IMAGE_NOT_FOUND', // selection (--image, --platform) matched nothing
   'IMAGE_AMBIGUOUS', // several images and no selection

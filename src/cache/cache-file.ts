@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import type { Digest } from '../image/digest.js';
+import type { Compression } from '../image/media-types.js';
 
 /**
  * The on-disk form of the digest cache: one small JSON document with a version field and
  * rows as arrays (compact and fast to parse: 10,000 rows load in a few milliseconds).
- * Reading never fails: a missing, unreadable, corrupt or foreign file reads as empty,
- * and rows that do not have the right shape are skipped one by one.
+ * Parsing never fails: a corrupt or foreign file reads as empty, and rows that do not have
+ * the right shape are skipped one by one. Whether the file may be read at all (owner, mode)
+ * is cache-trust.ts's call.
  */
 
 export const CACHE_FORMAT_VERSION = 1;
@@ -16,13 +17,16 @@ export const CACHE_FORMAT_VERSION = 1;
 export type CompressedRow = [Digest, 'gzip' | 'zstd', number, Digest, number, number];
 /** [digest, registry, repository, usedAt(ms)] */
 export type LocationRow = [Digest, string, string, number];
+/** [blob digest, diffId, blob size, compression, level (0: not produced by tarpush), usedAt(ms)] */
+export type VerifiedRow = [Digest, Digest, number, Compression, number, number];
 
 export interface CacheFileContents {
   compressed: CompressedRow[];
   locations: LocationRow[];
+  verified: VerifiedRow[];
 }
 
-const empty = (): CacheFileContents => ({ compressed: [], locations: [] });
+const empty = (): CacheFileContents => ({ compressed: [], locations: [], verified: [] });
 
 /**
  * Same test as image/digest.ts isDigest, without the regular expression: checking 30,000
@@ -52,6 +56,19 @@ function isCompressedRow(r: unknown): r is CompressedRow {
   );
 }
 
+function isVerifiedRow(r: unknown): r is VerifiedRow {
+  return (
+    Array.isArray(r) &&
+    r.length === 6 &&
+    isDigest(r[0]) &&
+    isDigest(r[1]) &&
+    isCount(r[2]) &&
+    (r[3] === 'gzip' || r[3] === 'zstd' || r[3] === 'none') &&
+    isCount(r[4]) &&
+    isCount(r[5])
+  );
+}
+
 function isLocationRow(r: unknown): r is LocationRow {
   return (
     Array.isArray(r) &&
@@ -63,15 +80,6 @@ function isLocationRow(r: unknown): r is LocationRow {
     r[2] !== '' &&
     isCount(r[3])
   );
-}
-
-/** The file's text, or undefined when it cannot be read. */
-export async function readCacheText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** Parse cache text; anything unusable reads as empty. */
@@ -88,22 +96,21 @@ export function parseCacheText(text: string | undefined): CacheFileContents {
   if (d['version'] !== CACHE_FORMAT_VERSION) return empty();
   const compressed = Array.isArray(d['compressed']) ? d['compressed'].filter(isCompressedRow) : [];
   const locations = Array.isArray(d['locations']) ? d['locations'].filter(isLocationRow) : [];
-  return { compressed, locations };
+  const verified = Array.isArray(d['verified']) ? d['verified'].filter(isVerifiedRow) : [];
+  return { compressed, locations, verified };
 }
 
-export async function readCacheFile(file: string): Promise<CacheFileContents> {
-  return parseCacheText(await readCacheText(file));
-}
-
-/** Write atomically: a temp file beside the target, then rename over it. */
+/**
+ * Write atomically: a new temp file (0600, created exclusively) beside the target in the
+ * caller's trusted directory, then rename over it.
+ */
 export async function writeCacheFile(file: string, contents: CacheFileContents): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   // One row per line: still one JSON document, but readable and diffable by a human.
   const rows = (rs: unknown[]): string => (rs.length ? `[\n${rs.map((r) => JSON.stringify(r)).join(',\n')}\n]` : '[]');
-  const text = `{"version":${CACHE_FORMAT_VERSION},\n"compressed":${rows(contents.compressed)},\n"locations":${rows(contents.locations)}}\n`;
+  const text = `{"version":${CACHE_FORMAT_VERSION},\n"compressed":${rows(contents.compressed)},\n"locations":${rows(contents.locations)},\n"verified":${rows(contents.verified)}}\n`;
   try {
-    await writeFile(tmp, text, { mode: 0o600 });
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});

@@ -1,15 +1,22 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Digest } from '../image/digest.js';
+import type { Compression } from '../image/media-types.js';
 import { cacheDir, cacheDisabled } from './cache-dir.js';
-import { parseCacheText, readCacheFile, readCacheText, writeCacheFile, type CacheFileContents, type CompressedRow, type LocationRow } from './cache-file.js';
+import { parseCacheText, writeCacheFile, type CacheFileContents, type CompressedRow, type LocationRow, type VerifiedRow } from './cache-file.js';
+import { distrustDir, ensureTrustedDir, readTrustedText, untrustedWarning } from './cache-trust.js';
 
 /**
  * What earlier pushes learnt, so the next one does less work:
  *  - the compressed digest and size an uncompressed layer (diffId) got at a compression and
  *    level, so a re-push can ask "does the registry have it?" without compressing again;
- *  - which repositories of a registry hold a blob, so it can be mounted instead of uploaded.
- * It is only a cache: anything wrong with the file means starting empty, and a lost write
- * (two processes saving at the same instant) only costs one recompression or one upload.
+ *  - which repositories of a registry hold a blob, so it can be mounted instead of uploaded;
+ *  - which (blob digest → diff_id) pairs this user's runs proved by a completed diff_id check.
+ * It is only a cache, and a hint, never proof: anything wrong with the file means starting
+ * empty; a lost write (two processes saving at the same instant) only costs one
+ * recompression, upload or check; and the file is believed only when nobody but this user
+ * can have written it (cache-trust.ts) — otherwise the run goes without it, with a warning
+ * in `warnings`. Even then a cached mapping is confirmed against the registry (the blob is
+ * there, with the recorded size) before a manifest names it.
  */
 
 export interface CompressedRecord {
@@ -18,6 +25,23 @@ export interface CompressedRecord {
   level: number;
   digest: Digest;
   size: number;
+}
+
+/**
+ * A (blob → diff_id) pair a diff_id check of this user's proved: the blob's bytes,
+ * decompressed, hash to `diffId` and are a tar. Recorded only after such a check completed
+ * (LayerVerified.diffIdChecked), never from what an archive or registry claims.
+ */
+export interface VerifiedRecord {
+  /** The blob: its digest and size as stored or published (compare `size` with a registry HEAD). */
+  digest: Digest;
+  size: number;
+  /** The uncompressed digest proven for it. */
+  diffId: Digest;
+  /** The blob's compression. */
+  compression: Compression;
+  /** The level tarpush compressed it at when it produced the blob; 0 when the blob is an archive's own. */
+  level: number;
 }
 
 export interface DigestCacheOptions {
@@ -50,6 +74,7 @@ interface Location {
 }
 
 const compressedKey = (diffId: string, compression: string, level: number): string => `${diffId} ${compression} ${level}`;
+const verifiedKey = (digest: string, diffId: string): string => `${digest} ${diffId}`;
 // Registry hosts never contain '/', so registry + '/' + repository is unambiguous.
 const locationKey = (registry: string, repository: string): string => `${registry}/${repository}`;
 
@@ -64,7 +89,13 @@ export class DigestCache {
   /** File text read by open() but not parsed yet: parsed on first use, so runs that never look anything up pay only for the read. */
   private unparsed: string | undefined;
 
+  private readonly notes: string[] = [];
+
   private compressedByKey = new Map<string, Timed<CompressedRecord>>();
+  /** (digest diffId) → a verified pair. */
+  private verifiedByKey = new Map<string, Timed<VerifiedRecord>>();
+  /** (diffId compression level) → the verifiedByKey key of a blob tarpush produced at that level. */
+  private producedIndex = new Map<string, string>();
   /** digest → (registry/repository → location) */
   private locationsByDigest = new Map<Digest, Map<string, Timed<Location>>>();
 
@@ -75,12 +106,29 @@ export class DigestCache {
     this.clock = opts.now ?? Date.now;
   }
 
-  /** Open the cache (memory-only when TARPUSH_NO_CACHE is set). Never fails on a bad file. */
+  /**
+   * Open the cache (memory-only when TARPUSH_NO_CACHE is set). Never fails: a bad file reads
+   * as empty, and a directory or file others could have written (not owned by this user, or
+   * writable by group or others, or a symlinked file) gives a memory-only cache and a
+   * warning in `warnings`.
+   */
   static async open(opts: DigestCacheOptions = {}): Promise<DigestCache> {
     const env = opts.env ?? process.env;
     if (cacheDisabled(env)) return new DigestCache(undefined, opts);
-    const cache = new DigestCache(join(opts.dir ?? cacheDir(env), CACHE_FILE_NAME), opts);
-    cache.unparsed = await readCacheText(cache.file!);
+    const dir = opts.dir ?? cacheDir(env);
+    const file = join(dir, CACHE_FILE_NAME);
+    const dirProblem = await distrustDir(dir);
+    if (dirProblem) return DigestCache.refused(dir, dirProblem, opts);
+    const text = await readTrustedText(file);
+    if (typeof text === 'object') return DigestCache.refused(file, text.refused, opts);
+    const cache = new DigestCache(file, opts);
+    cache.unparsed = text;
+    return cache;
+  }
+
+  private static refused(path: string, why: string, opts: DigestCacheOptions): DigestCache {
+    const cache = new DigestCache(undefined, opts);
+    cache.notes.push(untrustedWarning(path, why));
     return cache;
   }
 
@@ -91,6 +139,53 @@ export class DigestCache {
 
   get memoryOnly(): boolean {
     return this.file === undefined;
+  }
+
+  /**
+   * Why the disk cache is not used (at open), or was not written (at save): one line each,
+   * for the caller to print as warnings. Empty when all is well.
+   */
+  get warnings(): readonly string[] {
+    return this.notes;
+  }
+
+  /**
+   * Record a pair a completed diff_id check proved (see VerifiedRecord). For blobs tarpush
+   * produced, give the compression level, so `produced()` finds it again.
+   */
+  recordVerified(r: VerifiedRecord): void {
+    this.load();
+    const value: VerifiedRecord = { digest: r.digest, size: r.size, diffId: r.diffId, compression: r.compression, level: r.level };
+    this.setVerified(value, this.stamp());
+    this.dirty = true;
+  }
+
+  /** Whether this user's runs proved that `digest` decompresses to `diffId`. */
+  isVerified(digest: Digest, diffId: Digest): boolean {
+    return this.verified(digest, diffId) !== undefined;
+  }
+
+  /** The proven pair (with the blob's size, to compare with what the registry reports), or undefined. */
+  verified(digest: Digest, diffId: Digest): VerifiedRecord | undefined {
+    this.load();
+    const hit = this.verifiedByKey.get(verifiedKey(digest, diffId));
+    if (!hit) return undefined;
+    this.touch(hit);
+    return { ...hit.value };
+  }
+
+  /**
+   * The blob an earlier run of this user produced from `diffId` at this compression and level,
+   * and proved; undefined when there is none. The publisher confirms it with the registry (the
+   * blob exists with `size` bytes) before using it instead of compressing again.
+   */
+  produced(diffId: Digest, compression: 'gzip' | 'zstd', level: number): VerifiedRecord | undefined {
+    this.load();
+    const key = this.producedIndex.get(compressedKey(diffId, compression, level));
+    const hit = key === undefined ? undefined : this.verifiedByKey.get(key);
+    if (!hit) return undefined;
+    this.touch(hit);
+    return { ...hit.value };
   }
 
   compressed(diffId: Digest, compression: 'gzip' | 'zstd', level: number): CompressedRecord | undefined {
@@ -132,14 +227,27 @@ export class DigestCache {
   }
 
   /**
-   * Write the cache if anything changed: read what is on disk now (another process may have
-   * saved meanwhile), merge (newest use wins), evict beyond the caps, write a temp file and
-   * rename it into place. Never throws: a cache that cannot be written is just not written.
+   * Write the cache if anything changed: create the directory (0700) when missing, read what
+   * is on disk now (another process may have saved meanwhile), merge (newest use wins), evict
+   * beyond the caps, write a 0600 temp file and rename it into place. Never throws: a cache
+   * that cannot be written is just not written, and a directory or file that became
+   * untrustworthy since open is not written to (a line in `warnings` says so).
    */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
     try {
-      this.merge(await readCacheFile(this.file));
+      const dir = dirname(this.file);
+      const dirProblem = await ensureTrustedDir(dir);
+      if (dirProblem) {
+        this.notes.push(untrustedWarning(dir, dirProblem));
+        return;
+      }
+      const text = await readTrustedText(this.file);
+      if (typeof text === 'object') {
+        this.notes.push(untrustedWarning(this.file, text.refused));
+        return;
+      }
+      this.merge(parseCacheText(text));
       this.evict();
       await writeCacheFile(this.file, this.toContents());
       this.dirty = false;
@@ -149,11 +257,11 @@ export class DigestCache {
   }
 
   /** Number of entries held: compressed records and (digest, repository) locations. */
-  get size(): { compressed: number; locations: number } {
+  get size(): { compressed: number; locations: number; verified: number } {
     this.load();
     let locations = 0;
     for (const l of this.locationsByDigest.values()) locations += l.size;
-    return { compressed: this.compressedByKey.size, locations };
+    return { compressed: this.compressedByKey.size, locations, verified: this.verifiedByKey.size };
   }
 
   private load(): void {
@@ -176,7 +284,17 @@ export class DigestCache {
     }
   }
 
+  private setVerified(value: VerifiedRecord, usedAt: number): void {
+    const key = verifiedKey(value.digest, value.diffId);
+    this.verifiedByKey.set(key, { value, usedAt });
+    if (value.level > 0 && value.compression !== 'none') this.producedIndex.set(compressedKey(value.diffId, value.compression, value.level), key);
+  }
+
   private merge(contents: CacheFileContents): void {
+    for (const [digest, diffId, size, compression, level, usedAt] of contents.verified) {
+      const mine = this.verifiedByKey.get(verifiedKey(digest, diffId));
+      if (!mine || usedAt > mine.usedAt) this.setVerified({ digest, size, diffId, compression, level }, usedAt);
+    }
     for (const [diffId, compression, level, digest, size, usedAt] of contents.compressed) {
       const key = compressedKey(diffId, compression, level);
       const mine = this.compressedByKey.get(key);
@@ -208,6 +326,12 @@ export class DigestCache {
 
   /** Keep the most recently used entries of each table up to maxEntries. */
   private evict(): void {
+    if (this.verifiedByKey.size > this.maxEntries) {
+      const keep = [...this.verifiedByKey.values()].sort((a, b) => b.usedAt - a.usedAt).slice(0, this.maxEntries);
+      this.verifiedByKey = new Map();
+      this.producedIndex = new Map();
+      for (const t of keep) this.setVerified(t.value, t.usedAt);
+    }
     if (this.compressedByKey.size > this.maxEntries) {
       const keep = [...this.compressedByKey.entries()].sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, this.maxEntries);
       this.compressedByKey = new Map(keep);
@@ -233,6 +357,8 @@ export class DigestCache {
     for (const [digest, m] of this.locationsByDigest) {
       for (const { value: l, usedAt } of m.values()) locations.push([digest, l.registry, l.repository, usedAt]);
     }
-    return { compressed, locations };
+    const verified: VerifiedRow[] = [];
+    for (const { value: v, usedAt } of this.verifiedByKey.values()) verified.push([v.digest, v.diffId, v.size, v.compression, v.level, usedAt]);
+    return { compressed, locations, verified };
   }
 }

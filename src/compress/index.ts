@@ -4,6 +4,7 @@ import { gzipParallel, type GzipParallelOptions } from './parallel-gzip.js';
 import { assertCompressionSupported, zstdStream } from './zstd.js';
 
 export { detectCompression } from './detect.js';
+export { canDecompress, createDecompressor } from './decompress.js';
 export {
   DEFAULT_GZIP_BLOCK_SIZE,
   DEFAULT_GZIP_LEVEL,

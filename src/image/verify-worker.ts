@@ -1,19 +1,28 @@
 /**
- * Worker thread for diff_id checks: gunzips a layer's bytes as the main thread streams
- * copies of them here, and hashes the uncompressed tar. Decompression is the expensive
- * half of verification, so it runs beside the upload instead of on the event loop that
- * feeds sockets. Protocol (all messages carry the job `id`):
- *   in:  start | data {chunk} | end | cancel
- *   out: ack {bytes} (a chunk was consumed, for back-pressure) | done {digest} | error {message}
+ * Worker thread for diff_id checks: decompresses a layer's bytes (gzip; zstd where node:zlib
+ * can) as the main thread streams copies of them here — or reads the file range itself —
+ * hashes the uncompressed stream and checks, in the same pass, that it is a tar
+ * (verify-tar.ts). Decompression is the expensive half of verification, so it runs beside
+ * the upload instead of on the event loop that feeds sockets. Protocol (all messages carry
+ * the job `id`):
+ *   in:  start {compression} | file {compression, path, start, end} | data {chunk} | end | cancel
+ *   out: ack {bytes} (a chunk was consumed, for back-pressure) | done {digest, size}
+ *        | error {reason, message}: `decompress` (the bytes are not valid gzip/zstd),
+ *          `tar` (the plain bytes are not a tar), `read` (the file could not be read)
  */
 import { createHash, type Hash } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import { createDecompressor } from '../compress/decompress.js';
+import { TarStreamCheck } from './verify-tar.js';
+
+export type WorkerCompression = 'gzip' | 'zstd';
+export type WorkerFailureReason = 'decompress' | 'tar' | 'read';
 
 export type ToWorker =
-  | { op: 'start'; id: number }
-  | { op: 'file'; id: number; path: string; start: number; end: number }
+  | { op: 'start'; id: number; compression: WorkerCompression }
+  | { op: 'file'; id: number; compression: WorkerCompression; path: string; start: number; end: number }
   | { op: 'data'; id: number; chunk: Uint8Array }
   | { op: 'end'; id: number }
   | { op: 'cancel'; id: number };
@@ -21,13 +30,14 @@ export type ToWorker =
 export type FromWorker =
   | { op: 'ack'; id: number; bytes: number }
   | { op: 'done'; id: number; digest: string; size: number }
-  | { op: 'error'; id: number; message: string };
+  | { op: 'error'; id: number; reason: WorkerFailureReason; message: string };
 
 interface Job {
   /** Set for file jobs: the worker reads the layer's bytes itself. */
   file?: ReadStream;
-  gunzip: Gunzip;
+  decompress: Transform;
   hash: Hash;
+  tar: TarStreamCheck;
   size: number;
 }
 
@@ -39,45 +49,64 @@ function post(m: FromWorker): void {
   port?.postMessage(m);
 }
 
-function start(id: number): void {
-  const job: Job = { gunzip: createGunzip({ chunkSize: 256 * 1024 }), hash: createHash('sha256'), size: 0 };
+/** Report a job's failure once and stop its work. */
+function fail(id: number, job: Job, reason: WorkerFailureReason, message: string): void {
+  if (jobs.get(id) !== job) return;
+  jobs.delete(id);
+  post({ op: 'error', id, reason, message });
+  job.file?.destroy();
+  job.decompress.destroy();
+}
+
+function start(id: number, compression: WorkerCompression): Job | undefined {
+  const decompress = createDecompressor(compression, { chunkSize: 256 * 1024 });
+  if (!decompress) {
+    // The main thread only asks for what canDecompress() allows; say so if that ever drifts.
+    post({ op: 'error', id, reason: 'decompress', message: `this Node cannot decompress ${compression}` });
+    return undefined;
+  }
+  const job: Job = { decompress, hash: createHash('sha256'), tar: new TarStreamCheck(), size: 0 };
   jobs.set(id, job);
-  job.gunzip.on('data', (d: Buffer) => {
+  decompress.on('data', (d: Buffer) => {
     job.hash.update(d);
     job.size += d.length;
+    const bad = job.tar.feed(d);
+    if (bad) fail(id, job, 'tar', bad);
   });
-  job.gunzip.on('end', () => {
+  decompress.on('end', () => {
+    const bad = job.tar.end();
+    if (bad) {
+      fail(id, job, 'tar', bad);
+      return;
+    }
     if (jobs.get(id) !== job) return;
     jobs.delete(id);
     post({ op: 'done', id, digest: `sha256:${job.hash.digest('hex')}`, size: job.size });
   });
-  job.gunzip.on('error', (err) => {
-    if (jobs.get(id) !== job) return;
-    jobs.delete(id);
-    post({ op: 'error', id, message: err.message });
-  });
+  decompress.on('error', (err) => fail(id, job, 'decompress', err.message));
+  return job;
 }
 
 /** A layer that is a file range: read it here, beside the upload, with no copies. */
-function startFile(id: number, path: string, startAt: number, end: number): void {
-  start(id);
-  const job = jobs.get(id)!;
+function startFile(id: number, compression: WorkerCompression, path: string, startAt: number, end: number): void {
+  const job = start(id, compression);
+  if (!job) return;
   if (end <= startAt) {
-    job.gunzip.end();
+    job.decompress.end();
     return;
   }
   job.file = createReadStream(path, { start: startAt, end: end - 1, highWaterMark: 1 << 20 });
-  job.file.on('error', (err) => job.gunzip.destroy(err));
-  job.file.pipe(job.gunzip);
+  job.file.on('error', (err) => fail(id, job, 'read', err.message));
+  job.file.pipe(job.decompress);
 }
 
 port?.on('message', (m: ToWorker) => {
   switch (m.op) {
     case 'start':
-      start(m.id);
+      start(m.id, m.compression);
       break;
     case 'file':
-      startFile(m.id, m.path, m.start, m.end);
+      startFile(m.id, m.compression, m.path, m.start, m.end);
       break;
     case 'data': {
       const job = jobs.get(m.id);
@@ -86,17 +115,17 @@ port?.on('message', (m: ToWorker) => {
         post({ op: 'ack', id: m.id, bytes });
         break;
       }
-      job.gunzip.write(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes), () => post({ op: 'ack', id: m.id, bytes }));
+      job.decompress.write(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes), () => post({ op: 'ack', id: m.id, bytes }));
       break;
     }
     case 'end':
-      jobs.get(m.id)?.gunzip.end();
+      jobs.get(m.id)?.decompress.end();
       break;
     case 'cancel': {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
       job?.file?.destroy();
-      job?.gunzip.destroy();
+      job?.decompress.destroy();
       break;
     }
   }

@@ -3,25 +3,37 @@ import { availableParallelism } from 'node:os';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
+import { canDecompress } from '../compress/decompress.js';
+import { detectCompression } from '../compress/detect.js';
 import { TarpushError } from '../errors.js';
+import { printable } from '../util/printable.js';
 import { sha256, type Digest } from './digest.js';
-import type { FromWorker, ToWorker } from './verify-worker.js';
+import { compressionOfMediaType, type Compression } from './media-types.js';
+import { TarStreamCheck } from './verify-tar.js';
+import type { FromWorker, ToWorker, WorkerCompression, WorkerFailureReason } from './verify-worker.js';
 import type { ByteSource, Image, ImageIndex, Layer } from './types.js';
 
 /**
- * Content verification while bytes stream: the stored digest and size of a layer are
- * hashed on the main thread as the bytes go by; for gzip layers the diff_id (sha256 of the
- * uncompressed tar) is computed on a worker thread from copies of the same chunks, so an
- * upload reads the archive once and still proves that the config's rootfs.diff_ids match.
+ * Content verification while bytes stream. On the main thread, as the bytes go by: the
+ * stored digest and size, the compression magic against the media type, and for
+ * uncompressed layers that the bytes are a tar (header checksums, whole blocks, the
+ * end-of-archive blocks; verify-tar.ts) whose digest is the diff_id. For compressed layers a
+ * worker thread decompresses the same bytes (reading the file range itself, or fed copies of
+ * the chunks), hashes the diff_id and checks the tar in that one pass, so an upload reads
+ * the archive once and still proves what the config's rootfs.diff_ids claim.
  *
- * zstd layers: Node 20's zlib has no zstd decoder, so only their stored digest and size
- * are checked; their diff_id stays unverified (registries do not check it either; a
- * runtime pulling the image does).
+ * zstd layers: Node 20's zlib has no zstd decoder, so there only their magic, stored digest
+ * and size are checked, and the result says the diff_id was not (`diffIdChecked: false`).
+ * Where node:zlib decodes zstd (Node ≥ 22.15) they are checked like gzip layers.
+ *
+ * State: a LayerVerifier owns its worker pool; the module-level functions use one shared
+ * verifier, stopped by shutdownVerifyPool().
  */
 
 /**
  * Optional facts a Layer implementation may carry for verification. Readers set
- * `diffIdDeclared: false` for artifact layers, whose manifest has no rootfs to check.
+ * `diffIdDeclared: false` for artifact layers, whose manifest has no rootfs to check (and
+ * whose bytes need not be a tar).
  */
 export interface LayerVerifyHints {
   readonly diffIdDeclared?: boolean;
@@ -29,11 +41,48 @@ export interface LayerVerifyHints {
 
 const diffIdDeclared = (layer: Layer): boolean => (layer as Layer & LayerVerifyHints).diffIdDeclared !== false;
 
+export interface VerifyOptions {
+  /**
+   * Check the diff_id of compressed layers (decompress, hash and walk the tar on a worker):
+   * default true. Decompressing costs about 3 CPU-seconds per GB on the 2-core build machine
+   * (see docs/decisions.md), so `push --no-verify-diff-ids` can trade the check for speed.
+   * The stored digest and size, the compression magic, and the checks of uncompressed
+   * layers (diff_id, tar) cost nothing extra and are always made.
+   */
+  diffIds?: boolean;
+}
+
+/** What one full read of a layer proved (the value `verified` resolves with). */
+export interface LayerVerified {
+  /** The stored bytes' digest and size (equal to the layer's: they were checked). */
+  digest: Digest;
+  size: number;
+  /** Compression of the stored bytes (their magic, which matched the media type). */
+  compression: Compression;
+  /**
+   * Whether the config's diff_id was proven for these bytes (and the uncompressed stream
+   * proven a tar). False when not checked: `diffIds: false` on a compressed layer, zstd on a
+   * Node without a zstd decoder, artifact layers (no diff_id declared). Only a true value
+   * lets a caller record the (digest → diff_id) pair as verified.
+   */
+  diffIdChecked: boolean;
+}
+
 // ---------------------------------------------------------------------------------------
 // Worker pool for diff_id computation.
 
 /** Chunks handed to a worker but not yet consumed; above this the reader waits (memory stays flat). */
 const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+
+/** A job the worker ended with a finding about the bytes (not a crash of the worker). */
+class WorkerFailure extends Error {
+  constructor(
+    readonly reason: WorkerFailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 interface PoolWorker {
   worker: Worker;
@@ -62,7 +111,7 @@ class DiffIdPool {
   private readonly size = Math.max(1, availableParallelism() - 1);
 
   /** Start a job on the least busy worker (spawning one while the pool is below its size). */
-  start(file?: { path: string; start: number; end: number }): DiffIdJob {
+  start(compression: WorkerCompression, file?: { path: string; start: number; end: number }): DiffIdJob {
     let owner = this.workers.reduce<PoolWorker | undefined>((best, w) => (!best || w.active < best.active ? w : best), undefined);
     if (!owner || (owner.active > 0 && this.workers.length < this.size)) owner = this.spawn();
     owner.active++;
@@ -73,16 +122,16 @@ class DiffIdPool {
       resolve = res;
       reject = rej;
     });
-    result.catch(() => {}); // observed through finish(); never an unhandled rejection
+    result.catch(() => {}); // observed through finish() / onFailure(); never an unhandled rejection
     const job: JobState = { owner, inFlight: 0, ended: false, busy: false, drained: undefined, resolve, reject };
     this.jobs.set(id, job);
     if (file) {
       // The worker reads the range itself: it owes a result from now on.
       job.ended = true;
       this.setBusy(job, true);
-      this.send(owner, { op: 'file', id, ...file });
+      this.send(owner, { op: 'file', id, compression, ...file });
     } else {
-      this.send(owner, { op: 'start', id });
+      this.send(owner, { op: 'start', id, compression });
     }
     return new DiffIdJob(this, id, result, !!file);
   }
@@ -115,7 +164,6 @@ class DiffIdPool {
     if (!job) return;
     this.send(job.owner, { op: 'cancel', id });
     this.settle(id, job);
-    job.drained?.();
     job.reject(new Error('cancelled'));
   }
 
@@ -123,8 +171,7 @@ class DiffIdPool {
   async shutdown(): Promise<void> {
     const all = this.workers.splice(0);
     for (const [id, job] of this.jobs) {
-      this.jobs.delete(id);
-      job.drained?.();
+      this.settle(id, job);
       job.reject(new Error('verification pool shut down'));
     }
     await Promise.all(all.map((w) => w.worker.terminate()));
@@ -146,10 +193,15 @@ class DiffIdPool {
     else if (busy && job.owner.busy === 1) job.owner.worker.ref();
   }
 
+  /** The job is over (result, failure, cancel): forget it and release a reader waiting for room. */
   private settle(id: number, job: JobState): void {
+    if (this.jobs.get(id) !== job) return;
     this.jobs.delete(id);
     this.setBusy(job, false);
     job.owner.active--;
+    const d = job.drained;
+    job.drained = undefined;
+    d?.();
   }
 
   private spawn(): PoolWorker {
@@ -163,8 +215,7 @@ class DiffIdPool {
       if (i >= 0) this.workers.splice(i, 1);
       for (const [id, job] of this.jobs) {
         if (job.owner !== pw) continue;
-        this.jobs.delete(id);
-        job.drained?.();
+        this.settle(id, job);
         job.reject(err);
       }
     };
@@ -189,7 +240,7 @@ class DiffIdPool {
     }
     this.settle(m.id, job);
     if (m.op === 'done') job.resolve({ digest: m.digest as Digest, size: m.size });
-    else job.reject(new Error(m.message));
+    else job.reject(new WorkerFailure(m.reason, m.message));
   }
 }
 
@@ -197,7 +248,7 @@ class DiffIdJob {
   constructor(
     private readonly pool: DiffIdPool,
     private readonly id: number,
-    private readonly result: Promise<{ digest: Digest; size: number }>,
+    readonly result: Promise<{ digest: Digest; size: number }>,
     /** The worker reads the bytes from the file itself: nothing to feed it. */
     private readonly selfFed: boolean,
   ) {}
@@ -213,55 +264,90 @@ class DiffIdJob {
   }
 }
 
-let pool: DiffIdPool | undefined;
-const getPool = (): DiffIdPool => (pool ??= new DiffIdPool());
-
-/** Stop the verification workers (idle workers never keep the process alive; this frees them at once). */
-export async function shutdownVerifyPool(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.shutdown();
-}
-
 // ---------------------------------------------------------------------------------------
 // Verifying streams.
 
+const where = (layer: Layer): string => `layer ${layer.digest} (${printable(layer.source.location)})`;
+
 function mismatch(code: 'DIGEST_MISMATCH' | 'DIFF_ID_MISMATCH', layer: Layer, expected: string, actual: string, what: string): TarpushError {
-  return new TarpushError(code, `${layer.source.location}: ${what} expected ${expected}, content has ${actual}`, {
+  return new TarpushError(code, `${printable(layer.source.location)}: ${what} expected ${expected}, content has ${actual}`, {
     entry: layer.source.location,
     expected,
     actual,
   });
 }
 
+/** LAYER_INVALID: the bytes are not what the layer claims to be (compression, tar). */
+function invalid(layer: Layer, what: string): TarpushError {
+  return new TarpushError('LAYER_INVALID', `${where(layer)}: ${what}`, { entry: layer.source.location, digest: layer.digest, mediaType: layer.mediaType });
+}
+
+const compressionText = (c: Compression): string => (c === 'none' ? 'uncompressed' : c);
+
+/** The compression the layer claims: its media type's, or (unknown media type) the detected one. */
+const claimedCompression = (layer: Layer): Compression => compressionOfMediaType(layer.mediaType) ?? layer.compression;
+
+/** A worker's finding (or failure) as the error a user acts on. */
+function workerError(layer: Layer, compression: Compression, err: Error): Error {
+  if (!(err instanceof WorkerFailure)) return err; // pool shut down, worker crashed: not about the bytes
+  if (err.reason === 'tar') return invalid(layer, err.message);
+  if (err.reason === 'decompress') return invalid(layer, `cannot decompress the ${compression} bytes: ${printable(err.message)}`);
+  return new TarpushError('ARCHIVE_UNREADABLE', `${where(layer)}: cannot read the bytes to check the diff_id: ${printable(err.message)}`, {
+    entry: layer.source.location,
+  });
+}
+
 /**
- * A pass-through that checks a full read of a layer's stored bytes. On a mismatch it
- * errors the stream (the upload reading it aborts) and reports the error via `onResult`.
+ * A pass-through that checks a full read of a layer's stored bytes. A wrong magic or
+ * (uncompressed) tar errors the stream as soon as it is seen, a wrong size or digest at the
+ * end, so an upload reading it aborts before it commits. The worker's findings (diff_id,
+ * decompression, tar of a compressed layer) are reported after the stored digest has been
+ * checked — a corrupted byte is a DIGEST_MISMATCH, not a decompression failure — and
+ * after the stream ended. Every outcome goes to `onResult`, once.
  */
 class LayerChecker extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private readonly job: DiffIdJob | undefined;
+  /** The first bytes, until the magic has been compared with the media type. */
+  private head: Buffer | undefined = Buffer.alloc(0);
+  /** Set for uncompressed layers with a declared diff_id: the bytes themselves must be a tar. */
+  private readonly tar: TarStreamCheck | undefined;
+  private readonly claimed: Compression;
+  private readonly checksDiffId: boolean;
   private finished = false;
+  private reported = false;
 
   constructor(
     private readonly layer: Layer,
-    private readonly onResult: (err: Error | undefined) => void,
+    private readonly onResult: (err: Error | undefined, ok?: LayerVerified) => void,
     opts: VerifyOptions,
+    pool: () => DiffIdPool,
   ) {
     super();
-    const file = layer.source.file;
-    // A file-backed layer is read by the worker itself, so decompression never holds back
-    // the upload and no copies cross threads; other sources are fed chunk by chunk.
-    this.job =
-      layer.compression === 'gzip' && diffIdDeclared(layer) && opts.diffIds !== false
-        ? getPool().start(file && { path: file.path, start: file.offset, end: file.offset + layer.size })
-        : undefined;
+    const declared = diffIdDeclared(layer);
+    this.claimed = claimedCompression(layer);
+    if (!declared) this.head = undefined; // artifacts: no claim about compression or tar to check
+    const c = this.claimed;
+    if (declared && c === 'none') this.tar = new TarStreamCheck();
+    const decode = declared && c !== 'none' && opts.diffIds !== false && canDecompress(c);
+    this.checksDiffId = declared && (c === 'none' || decode);
+    if (decode) {
+      const file = layer.source.file;
+      // A file-backed layer is read by the worker itself, so decompression never holds back
+      // the upload and no copies cross threads; other sources are fed chunk by chunk.
+      this.job = pool().start(c as WorkerCompression, file && { path: file.path, start: file.offset, end: file.offset + layer.size });
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    const bad = this.checkHead(chunk) ?? this.checkTar(chunk);
+    if (bad) {
+      cb(this.report(bad));
+      return;
+    }
     const wait = this.job?.push(chunk);
     this.push(chunk);
     if (wait) wait.then(() => cb(), cb);
@@ -270,11 +356,11 @@ class LayerChecker extends Transform {
 
   override _flush(cb: TransformCallback): void {
     this.finished = true;
+    let stored: LayerVerified;
     try {
-      this.checkStored();
+      stored = this.checkStored();
     } catch (err) {
-      this.onResult(err as Error);
-      cb(err as Error);
+      cb(this.report(err as Error));
       return;
     }
     // The stored bytes are proven: end the stream now so the upload completes at wire
@@ -283,7 +369,7 @@ class LayerChecker extends Transform {
     // nothing (at most an unreferenced blob whose content matches its digest).
     cb();
     this.checkDiffId().then(
-      () => this.onResult(undefined),
+      () => this.onResult(undefined, { ...stored, diffIdChecked: this.checksDiffId }),
       (err: Error) => this.onResult(err),
     );
   }
@@ -293,123 +379,82 @@ class LayerChecker extends Transform {
     cb(err);
   }
 
-  /** Size and stored digest: known the moment the last byte has passed. */
-  private checkStored(): void {
+  /** Report a failure (once) and stop the worker; returns the error for the stream. */
+  private report(err: Error): Error {
+    this.job?.cancel();
+    if (!this.reported) {
+      this.reported = true;
+      this.onResult(err);
+    }
+    return err;
+  }
+
+  /** Compare the magic with the claimed compression once enough bytes (or all of them) are in. */
+  private checkHead(chunk: Buffer | undefined): Error | undefined {
+    if (!this.head) return undefined;
+    if (chunk) this.head = Buffer.concat([this.head, chunk.subarray(0, 4)]).subarray(0, 4);
+    if (chunk && this.head.length < 4) return undefined;
+    const actual = detectCompression(this.head);
+    this.head = undefined;
+    if (actual === this.claimed) return undefined;
+    const claim = compressionOfMediaType(this.layer.mediaType) ? `its media type ${printable(this.layer.mediaType)} says ${compressionText(this.claimed)}` : `it was read as ${compressionText(this.claimed)}`;
+    return invalid(this.layer, `bytes are ${compressionText(actual)} but ${claim}`);
+  }
+
+  private checkTar(chunk: Buffer): Error | undefined {
+    const bad = this.tar?.feed(chunk);
+    return bad ? invalid(this.layer, bad) : undefined;
+  }
+
+  /** Size, stored digest, magic of a short layer, end of an uncompressed tar: known the moment the last byte has passed. */
+  private checkStored(): LayerVerified {
     const layer = this.layer;
     const digest: Digest = `sha256:${this.hash.digest('hex')}`;
     if (this.bytes !== layer.size) {
-      this.job?.cancel();
-      throw new TarpushError('SIZE_MISMATCH', `${layer.source.location}: expected ${layer.size} bytes, read ${this.bytes}`, {
+      throw new TarpushError('SIZE_MISMATCH', `${printable(layer.source.location)}: expected ${layer.size} bytes, read ${this.bytes}`, {
         entry: layer.source.location,
         expected: String(layer.size),
         actual: String(this.bytes),
       });
     }
-    if (digest !== layer.digest) {
-      this.job?.cancel();
-      throw mismatch('DIGEST_MISMATCH', layer, layer.digest, digest, 'stored digest');
-    }
+    if (digest !== layer.digest) throw mismatch('DIGEST_MISMATCH', layer, layer.digest, digest, 'stored digest');
+    const bad = this.checkHead(undefined);
+    if (bad) throw bad;
+    const tarEnd = this.tar?.end();
+    if (tarEnd) throw invalid(layer, tarEnd);
+    return { digest, size: this.bytes, compression: this.claimed, diffIdChecked: false };
   }
 
-  /** The diff_id: the stored digest itself for plain layers, the worker's answer for gzip ones. */
+  /** The diff_id: the stored digest itself for uncompressed layers, the worker's answer for compressed ones. */
   private async checkDiffId(): Promise<void> {
     const layer = this.layer;
-    const digest = layer.digest;
     if (!diffIdDeclared(layer)) return;
-    if (layer.compression === 'none' && digest !== layer.diffId) {
-      throw mismatch('DIFF_ID_MISMATCH', layer, layer.diffId, digest, 'diff_id (config rootfs.diff_ids)');
+    if (this.claimed === 'none' && layer.digest !== layer.diffId) {
+      throw mismatch('DIFF_ID_MISMATCH', layer, layer.diffId, layer.digest, 'diff_id (config rootfs.diff_ids)');
     }
-    if (this.job) {
-      let diff: Digest;
-      try {
-        diff = (await this.job.finish()).digest;
-      } catch (err) {
-        throw new TarpushError('DIFF_ID_MISMATCH', `${layer.source.location}: cannot decompress the gzip layer to check its diff_id: ${(err as Error).message}`, {
-          entry: layer.source.location,
-          expected: layer.diffId,
-        });
-      }
-      if (diff !== layer.diffId) throw mismatch('DIFF_ID_MISMATCH', layer, layer.diffId, diff, 'diff_id (config rootfs.diff_ids)');
+    if (!this.job) return;
+    let diff: Digest;
+    try {
+      diff = (await this.job.finish()).digest;
+    } catch (err) {
+      throw workerError(layer, this.claimed, err as Error);
     }
+    if (diff !== layer.diffId) throw mismatch('DIFF_ID_MISMATCH', layer, layer.diffId, diff, 'diff_id (config rootfs.diff_ids)');
   }
 }
 
-export interface VerifyOptions {
-  /**
-   * Check the diff_id of compressed layers (decompress and hash on a worker): default true.
-   * Decompressing costs about 3 CPU-seconds per GB on the 2-core build machine (see
-   * docs/decisions.md), so `push --no-verify-diff-ids` can trade the check for speed; the
-   * stored digest and size are always checked.
-   */
-  diffIds?: boolean;
-}
-
-/**
- * Check a full read (bytes 0..size) of a layer that the caller opened itself: the returned
- * stream passes the bytes through, and errors (as `verified` rejects) on a mismatch.
- */
-export function verifyingStream(layer: Layer, full: Readable, opts: VerifyOptions = {}): { stream: Readable; verified: Promise<void> } {
-  let resolve!: () => void;
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
   let reject!: (e: Error) => void;
-  const verified = new Promise<void>((res, rej) => {
+  const promise = new Promise<T>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  verified.catch(() => {}); // callers may not await it; the stream error still reports the failure
-  const checker = new LayerChecker(layer, (err) => (err ? reject(err) : resolve()), opts);
-  pipeline(full, checker).catch(() => {}); // errors surface on `checker`, which the caller reads
-  return { stream: checker, verified };
+  promise.catch(() => {}); // callers may not await it; the stream error still reports the failure
+  return { promise, resolve, reject };
 }
 
-/**
- * Wrap a layer's source so that every full read (0..size) is checked: stored size and
- * digest, and the diff_id (gzip: on a worker; uncompressed: the stored digest; zstd: not
- * checked). `verified` resolves once a full read has passed, and rejects with
- * DIGEST_MISMATCH / SIZE_MISMATCH / DIFF_ID_MISMATCH when one fails. A wrong size or
- * stored digest also errors the stream, so an upload reading it aborts before it commits
- * the blob; the diff_id of a gzip layer is still being computed when the stream ends, so a
- * wrong one only rejects `verified` (callers write no manifest before it settles). Partial reads
- * (resumed uploads) pass through unchecked. `verified` stays pending until a full read
- * completes: callers that skip the upload (blob already present) must not await it.
- */
-export function verifyingSource(layer: Layer, opts: VerifyOptions = {}): { source: ByteSource; verified: Promise<void> } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  let passed = false;
-  const verified = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  verified.catch(() => {}); // callers may not await it; the stream error still reports the failure
-  const inner = layer.source;
-  const source: ByteSource = {
-    size: inner.size,
-    location: inner.location,
-    open(start = 0, end = inner.size) {
-      const raw = inner.open(start, end);
-      if (passed || start !== 0 || end !== inner.size) return raw;
-      const v = verifyingStream(layer, raw, opts);
-      v.verified.then(
-        () => {
-          passed = true;
-          resolve();
-        },
-        reject,
-      );
-      return v.stream;
-    },
-  };
-  return { source, verified };
-}
-
-/** Read a layer once, in full, and check its digest, size and diff_id. */
-export async function verifyLayer(layer: Layer, opts: VerifyOptions = {}): Promise<void> {
-  const { source, verified } = verifyingSource(layer, opts);
-  const sink = new Writable({ write: (_c, _e, cb) => cb(), highWaterMark: 1 << 20 });
-  await Promise.all([pipeline(source.open(), sink), verified]);
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   const run = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++]!);
@@ -417,10 +462,10 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 
-function checkJson(raw: Buffer, expected: Digest, where: string, what: string): void {
+function checkJson(raw: Buffer, expected: Digest, whereText: string, what: string): void {
   const actual = sha256(raw);
   if (actual !== expected) {
-    throw new TarpushError('DIGEST_MISMATCH', `${where}: ${what} expected ${expected}, content has ${actual}`, { entry: where, expected, actual });
+    throw new TarpushError('DIGEST_MISMATCH', `${whereText}: ${what} expected ${expected}, content has ${actual}`, { entry: whereText, expected, actual });
   }
 }
 
@@ -430,31 +475,155 @@ export interface AbsentLayerHint {
 }
 
 /**
- * Verify everything an image (or index, recursively) holds: manifest and config digests,
- * then every distinct layer with bounded parallelism. Used by `inspect --verify`.
+ * Verifies layers. Owns the worker pool that decompresses layers; `close()` stops it (idle
+ * workers never keep the process alive, so closing is only needed to free them at once).
+ * Every check is the same whichever method runs it; failures are TarpushErrors:
+ *   SIZE_MISMATCH, DIGEST_MISMATCH — the stored bytes are not the layer's size / digest;
+ *   LAYER_INVALID — magic ≠ media type's compression, bytes that do not decompress, or an
+ *     uncompressed stream that is not a tar;
+ *   DIFF_ID_MISMATCH — the uncompressed digest is not the config's diff_id;
+ *   ARCHIVE_UNREADABLE — the worker could not read the file range.
  */
-export async function verifyImage(item: Image | ImageIndex, opts: { concurrency?: number } = {}): Promise<void> {
-  const concurrency = opts.concurrency ?? Math.max(2, Math.min(4, availableParallelism()));
-  const layers = new Map<string, Layer>();
-  const collect = (it: Image | ImageIndex): void => {
-    checkJson(it.rawManifest, it.digest, `${it.kind === 'index' ? 'index' : 'manifest'} ${it.digest}`, 'manifest digest');
-    if (it.kind === 'index') {
-      for (const child of it.manifests) collect(child.item);
-      return;
-    }
-    checkJson(it.rawConfig, it.config.digest, `config of ${it.digest}`, 'config digest');
-    if (it.rawConfig.length !== it.config.size) {
-      throw new TarpushError('SIZE_MISMATCH', `config ${it.config.digest}: expected ${it.config.size} bytes, holds ${it.rawConfig.length}`, {
-        expected: String(it.config.size),
-        actual: String(it.rawConfig.length),
-      });
-    }
-    for (const l of it.layers) {
-      if ((l as Layer & AbsentLayerHint).absent) continue;
-      const key = `${l.digest} ${l.diffId} ${l.source.location}`;
-      if (!layers.has(key)) layers.set(key, l);
-    }
-  };
-  collect(item);
-  await mapLimit([...layers.values()], concurrency, verifyLayer);
+export class LayerVerifier {
+  private pool: DiffIdPool | undefined;
+  private readonly getPool = (): DiffIdPool => (this.pool ??= new DiffIdPool());
+
+  /**
+   * Check a full read (bytes 0..size) of a layer that the caller opened itself: the returned
+   * stream passes the bytes through, and errors on a wrong size, digest, magic or
+   * (uncompressed) tar. `verified` resolves with what was proven once every check is done
+   * (for compressed layers after the stream ended: the worker may still be decompressing),
+   * and rejects with the first failure.
+   */
+  verifyingStream(layer: Layer, full: Readable, opts: VerifyOptions = {}): { stream: Readable; verified: Promise<LayerVerified> } {
+    const d = deferred<LayerVerified>();
+    const checker = new LayerChecker(layer, (err, ok) => (err ? d.reject(err) : d.resolve(ok!)), opts, this.getPool);
+    pipeline(full, checker).catch(() => {}); // errors surface on `checker`, which the caller reads
+    return { stream: checker, verified: d.promise };
+  }
+
+  /**
+   * Wrap a layer's source so that every full read (0..size) is checked as verifyingStream
+   * checks it, until one has passed. `verified` resolves once a full read has passed, and
+   * rejects when one fails. A wrong size, digest, magic or uncompressed tar errors the
+   * stream, so an upload reading it aborts before it commits the blob; a compressed layer's
+   * diff_id and tar are still being checked when the stream ends, so a finding after that
+   * only rejects `verified` (callers write no manifest before it settles). Partial reads
+   * (resumed uploads) pass through unchecked, and `verified` stays pending until a full
+   * read completes: callers that skip the upload must not await it (use verifyLayer).
+   */
+  verifyingSource(layer: Layer, opts: VerifyOptions = {}): { source: ByteSource; verified: Promise<LayerVerified> } {
+    const d = deferred<LayerVerified>();
+    let passed = false;
+    const inner = layer.source;
+    const source: ByteSource = {
+      size: inner.size,
+      location: inner.location,
+      open: (start = 0, end = inner.size) => {
+        const raw = inner.open(start, end);
+        if (passed || start !== 0 || end !== inner.size) return raw;
+        const v = this.verifyingStream(layer, raw, opts);
+        v.verified.then((ok) => {
+          passed = true;
+          d.resolve(ok);
+        }, d.reject);
+        return v.stream;
+      },
+    };
+    return { source, verified: d.promise };
+  }
+
+  /** Read a layer once, in full, from its source, and check it (nothing is uploaded). */
+  async verifyLayer(layer: Layer, opts: VerifyOptions = {}): Promise<LayerVerified> {
+    const { stream, verified } = this.verifyingStream(layer, layer.source.open(), opts);
+    const sink = new Writable({ write: (_c, _e, cb) => cb(), highWaterMark: 1 << 20 });
+    const [, ok] = await Promise.all([pipeline(stream, sink), verified]);
+    return ok;
+  }
+
+  /**
+   * Verify everything an image (or index, recursively) holds: manifest and config digests,
+   * then every distinct layer with bounded parallelism. Each manifest is visited once, however
+   * many indexes name it. Used by `inspect --verify`.
+   */
+  async verifyImage(item: Image | ImageIndex, opts: { concurrency?: number } = {}): Promise<void> {
+    const concurrency = opts.concurrency ?? Math.max(2, Math.min(4, availableParallelism()));
+    const layers = new Map<string, Layer>();
+    const seen = new Set<string>();
+    const collect = (it: Image | ImageIndex): void => {
+      if (seen.has(`${it.kind} ${it.digest}`)) return;
+      seen.add(`${it.kind} ${it.digest}`);
+      checkJson(it.rawManifest, it.digest, `${it.kind === 'index' ? 'index' : 'manifest'} ${it.digest}`, 'manifest digest');
+      if (it.kind === 'index') {
+        for (const child of it.manifests) collect(child.item);
+        return;
+      }
+      checkJson(it.rawConfig, it.config.digest, `config of ${it.digest}`, 'config digest');
+      if (it.rawConfig.length !== it.config.size) {
+        throw new TarpushError('SIZE_MISMATCH', `config ${it.config.digest}: expected ${it.config.size} bytes, holds ${it.rawConfig.length}`, {
+          expected: String(it.config.size),
+          actual: String(it.rawConfig.length),
+        });
+      }
+      for (const l of it.layers) {
+        if ((l as Layer & AbsentLayerHint).absent) continue;
+        const key = `${l.digest} ${l.diffId} ${l.mediaType} ${l.source.location}`;
+        if (!layers.has(key)) layers.set(key, l);
+      }
+    };
+    collect(item);
+    await mapLimit([...layers.values()], concurrency, (l) => this.verifyLayer(l));
+  }
+
+  /** Stop the workers (jobs in progress fail). The verifier can be used again afterwards. */
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.shutdown();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// One shared verifier for callers that do not hold their own.
+
+let shared: LayerVerifier | undefined;
+const sharedVerifier = (): LayerVerifier => (shared ??= new LayerVerifier());
+
+/** Stop the shared verifier's workers (idle workers never keep the process alive; this frees them at once). */
+export async function shutdownVerifyPool(): Promise<void> {
+  const v = shared;
+  shared = undefined;
+  await v?.close();
+}
+
+/** A `verified` promise without its value, for the void-typed functions below (never an unhandled rejection). */
+function done(p: Promise<LayerVerified>): Promise<void> {
+  const q = p.then(() => {});
+  q.catch(() => {});
+  return q;
+}
+
+// The functions below keep the signatures callers had before LayerVerifier (their promises
+// carry no value); LayerVerifier's methods return what was proven.
+
+/** LayerVerifier.verifyingStream on the shared verifier. */
+export function verifyingStream(layer: Layer, full: Readable, opts: VerifyOptions = {}): { stream: Readable; verified: Promise<void> } {
+  const v = sharedVerifier().verifyingStream(layer, full, opts);
+  return { stream: v.stream, verified: done(v.verified) };
+}
+
+/** LayerVerifier.verifyingSource on the shared verifier. */
+export function verifyingSource(layer: Layer, opts: VerifyOptions = {}): { source: ByteSource; verified: Promise<void> } {
+  const v = sharedVerifier().verifyingSource(layer, opts);
+  return { source: v.source, verified: done(v.verified) };
+}
+
+/** LayerVerifier.verifyLayer on the shared verifier. */
+export function verifyLayer(layer: Layer, opts: VerifyOptions = {}): Promise<void> {
+  return sharedVerifier().verifyLayer(layer, opts).then(() => {});
+}
+
+/** LayerVerifier.verifyImage on the shared verifier. */
+export function verifyImage(item: Image | ImageIndex, opts: { concurrency?: number } = {}): Promise<void> {
+  return sharedVerifier().verifyImage(item, opts);
 }

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CACHE_FILE_NAME, DigestCache, type CompressedRecord } from '../../src/cache/digest-cache.js';
+import { CACHE_FILE_NAME, DigestCache, type CompressedRecord, type VerifiedRecord } from '../../src/cache/digest-cache.js';
 import { cacheDir, cacheDisabled } from '../../src/cache/cache-dir.js';
 import { sha256, type Digest } from '../../src/image/digest.js';
 
@@ -27,6 +27,11 @@ const env = {} as NodeJS.ProcessEnv;
 
 function record(i: number, level = 6): CompressedRecord {
   return { diffId: d(`diff${i}`), compression: 'gzip', level, digest: d(`gz${i}`), size: 1000 + i };
+}
+
+/** A blob tarpush produced at gzip level `level` and proved to decompress to diff${i}. */
+function verifiedRecord(i: number, level = 6): VerifiedRecord {
+  return { digest: d(`gz${i}`), size: 1000 + i, diffId: d(`diff${i}`), compression: 'gzip', level };
 }
 
 /** A clock the test moves by hand. */
@@ -117,10 +122,11 @@ describe('DigestCache', () => {
         version: 1,
         compressed: [[d('ok'), 'gzip', 6, d('gz'), 10, 1], ['sha256:short', 'gzip', 6, d('gz'), 10, 1], [d('x'), 'brotli', 6, d('gz'), 10, 1], 'junk'],
         locations: [[d('ok'), 'reg', 'repo', 1], [d('ok'), '', 'repo', 1], [d('ok'), 'reg', 7, 1]],
+        verified: [[d('gz'), d('ok'), 10, 'gzip', 0, 1], [d('gz'), d('ok'), 10, 'lz4', 0, 1], [d('gz'), 'sha256:x', 10, 'gzip', 0, 1], [d('gz'), d('ok'), -1, 'none', 0, 1]],
       }),
     );
     const partial = await DigestCache.open({ dir, env });
-    assert.deepEqual(partial.size, { compressed: 1, locations: 1 });
+    assert.deepEqual(partial.size, { compressed: 1, locations: 1, verified: 1 });
 
     // A directory where the file should be: cannot read, cannot write; neither throws.
     const dir2 = await freshDir();
@@ -138,11 +144,15 @@ describe('DigestCache', () => {
     for (let i = 0; i < 150; i++) {
       c.recordCompressed(record(i));
       c.recordLocation(d(`blob${i}`), 'reg', 'repo');
+      c.recordVerified(verifiedRecord(i));
       clock.advance(1000);
     }
     await c.save();
     const r = await DigestCache.open({ dir, env, maxEntries: 100 });
-    assert.deepEqual(r.size, { compressed: 100, locations: 100 });
+    assert.deepEqual(r.size, { compressed: 100, locations: 100, verified: 100 });
+    assert.equal(r.isVerified(d('gz49'), d('diff49')), false);
+    assert.equal(r.produced(d('diff49'), 'gzip', 6), undefined, 'the produced index follows eviction');
+    assert.deepEqual(r.produced(d('diff50'), 'gzip', 6), verifiedRecord(50));
     assert.equal(r.compressed(d('diff49'), 'gzip', 6), undefined);
     assert.ok(r.compressed(d('diff50'), 'gzip', 6));
     assert.ok(r.compressed(d('diff149'), 'gzip', 6));
@@ -210,6 +220,7 @@ describe('DigestCache', () => {
     for (let i = 0; i < 10_000; i++) {
       c.recordCompressed(record(i));
       c.recordLocation(d(`blob${i}`), 'registry.example.com', `team/app${i % 50}`);
+      c.recordVerified(verifiedRecord(i));
     }
     await c.save();
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(dir, CACHE_FILE_NAME)));
@@ -223,10 +234,10 @@ describe('DigestCache', () => {
       const t2 = process.hrtime.bigint();
       bestOpen = Math.min(bestOpen, Number(t1 - t0) / 1e6);
       best = Math.min(best, Number(t2 - t0) / 1e6);
-      assert.deepEqual(r.size, { compressed: 10_000, locations: 10_000 });
+      assert.deepEqual(r.size, { compressed: 10_000, locations: 10_000, verified: 10_000 });
     }
     t.diagnostic(
-      `10,000 + 10,000 entries, ${(size / 1e6).toFixed(2)} MB: open() ${bestOpen.toFixed(1)} ms, open() + first lookup ${best.toFixed(1)} ms (best of 5)`,
+      `10,000 + 10,000 + 10,000 entries, ${(size / 1e6).toFixed(2)} MB: open() ${bestOpen.toFixed(1)} ms, open() + first lookup ${best.toFixed(1)} ms (best of 5)`,
     );
     assert.ok(best < 500, `open took ${best} ms`);
   });

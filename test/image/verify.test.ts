@@ -64,10 +64,10 @@ describe('verifyLayer', () => {
     await assert.rejects(verifyLayer(memLayer(gz, { source: short })), tarpushError('SIZE_MISMATCH', /mem!short/));
   });
 
-  it('reports gzip bytes that do not decompress as DIFF_ID_MISMATCH', async () => {
+  it('reports gzip bytes that do not decompress as LAYER_INVALID, not as a diff_id mismatch', async () => {
     const broken = Buffer.concat([gz.stored.subarray(0, 10), Buffer.alloc(100, 0xaa)]);
     const layer = memLayer(gz, { digest: sha(broken), size: broken.length, source: bufferSource(broken, 'mem!broken') });
-    await assert.rejects(verifyLayer(layer), tarpushError('DIFF_ID_MISMATCH', /cannot decompress/));
+    await assert.rejects(verifyLayer(layer), tarpushError('LAYER_INVALID', new RegExp(`layer ${sha(broken)} \\(mem!broken\\): cannot decompress the gzip bytes`)));
   });
 
   it('checks only the stored digest of zstd layers', async () => {
@@ -76,8 +76,8 @@ describe('verifyLayer', () => {
   });
 
   it('keeps memory bounded on a layer bigger than the worker queue', async () => {
-    // Stored (level 0) gzip of random bytes: as large compressed as uncompressed, cheap to make.
-    const raw = randomBytes(24 * 1024 * 1024);
+    // Stored (level 0) gzip of a tar of random bytes: as large compressed as uncompressed, cheap to make.
+    const raw = await packTar([{ name: 'random.bin', data: randomBytes(24 * 1024 * 1024) }]);
     const big = gzipSync(raw, { level: 0 });
     const file = await writeTemp(dir, 'big.gz', big);
     const source = fileRangeSource(file, 0, big.length, 'big.gz'); // streams 1 MiB chunks
