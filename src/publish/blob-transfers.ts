@@ -12,6 +12,8 @@ export interface StoredBlob {
   digest: Digest;
   size: number;
   action: BlobAction;
+  /** Set when the blob came from the cache's record of a proven pair (nothing to check again). */
+  proven?: boolean;
 }
 
 type Run = <T>(task: () => Promise<T>) => Promise<T>;
@@ -56,21 +58,34 @@ export class BlobTransfers {
     return this.once(id, () =>
       this.run(async () => {
         this.emit({ type: 'blob-start', place: this.place.name, id, kind: 'layer', compressing: true });
-        const known = target === 'none' ? undefined : this.cache?.compressed(layer.diffId, target, level);
+        // The cache names the blob an earlier run of this user produced and proved; it is a
+        // hint until the place confirms that blob, with that size.
+        const known = target === 'none' ? undefined : this.cache?.produced(layer.diffId, target, level);
         if (known) {
           const action = await this.presentOrMounted(known.digest, known.size);
-          if (action) return this.finish(id, { digest: known.digest, size: known.size, action });
+          if (action) return this.finish(id, { digest: known.digest, size: known.size, action, proven: true });
         }
         const stored = await this.place.sink.putStream(
           () => transcode(open(), layer.compression, target, level),
           (sent) => this.progress(id, sent, undefined),
         );
-        if (target !== 'none') {
-          this.cache?.recordCompressed({ diffId: layer.diffId, compression: target, level, digest: stored.digest, size: stored.size });
-        }
         return this.finish(id, { ...stored, action: 'uploaded' });
       }),
     );
+  }
+
+  /**
+   * Remember that `blob` holds `layer`'s content, proven by this run: a plain layer whose
+   * bytes matched its diff_id and were compressed into it, or a compressed layer whose diff_id
+   * check completed. A later run may then skip compressing or re-verifying it.
+   */
+  recordProven(blob: StoredBlob, layer: Layer, compression: Compression, level: number): void {
+    this.cache?.recordVerified({ digest: blob.digest, size: blob.size, diffId: layer.diffId, compression, level });
+  }
+
+  /** Whether an earlier run of this user proved `layer`'s stored bytes against its diff_id. */
+  provenBefore(layer: Layer): boolean {
+    return this.cache?.verified(layer.digest, layer.diffId)?.size === layer.size;
   }
 
   private once(key: string, start: () => Promise<StoredBlob>): Promise<StoredBlob> {
@@ -100,8 +115,9 @@ export class BlobTransfers {
   private finish(id: string, blob: StoredBlob): StoredBlob {
     const { registry, repository } = this.place;
     if (registry && repository) this.cache?.recordLocation(blob.digest, registry, repository);
-    this.results.push(blob);
-    this.emit({ type: 'blob-done', place: this.place.name, id, ...blob });
+    const { proven: _, ...shown } = blob;
+    this.results.push(shown);
+    this.emit({ type: 'blob-done', place: this.place.name, id, ...shown });
     return blob;
   }
 }

@@ -1,4 +1,4 @@
-import { verifyLayer, verifyingSource, type VerifyOptions } from '../image/verify.js';
+import { LayerVerifier, type LayerVerified, type VerifyOptions } from '../image/verify.js';
 import type { ByteSource, Layer } from '../image/types.js';
 
 /**
@@ -10,6 +10,12 @@ import type { ByteSource, Layer } from '../image/types.js';
  */
 export class LayerChecks {
   private readonly checks = new Map<Layer, Map<boolean, CheckedSource>>();
+  private readonly verifier = new LayerVerifier();
+
+  /** Stops the verification workers. */
+  close(): Promise<void> {
+    return this.verifier.close();
+  }
 
   /** The layer's source, verified as it streams, shared by every place. */
   for(layer: Layer, opts: VerifyOptions): CheckedSource {
@@ -17,7 +23,7 @@ export class LayerChecks {
     if (!bySetting) this.checks.set(layer, (bySetting = new Map()));
     const key = opts.diffIds !== false;
     let checked = bySetting.get(key);
-    if (!checked) bySetting.set(key, (checked = newCheckedSource(layer, opts)));
+    if (!checked) bySetting.set(key, (checked = newCheckedSource(this.verifier, layer, opts)));
     return checked;
   }
 }
@@ -28,13 +34,13 @@ export interface CheckedSource {
    * Resolves once the layer is proven: the check of a full read that an upload made, or a
    * read of its own when no upload read it whole (the read happens at most once).
    */
-  settle(): Promise<void>;
+  settle(): Promise<LayerVerified>;
 }
 
-function newCheckedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
-  const v = verifyingSource(layer, opts);
+function newCheckedSource(verifier: LayerVerifier, layer: Layer, opts: VerifyOptions): CheckedSource {
+  const v = verifier.verifyingSource(layer, opts);
   let fullReadEnded = false;
-  let ownRead: Promise<void> | undefined;
+  let ownRead: Promise<LayerVerified> | undefined;
   const source: ByteSource = {
     size: v.source.size,
     location: v.source.location,
@@ -45,5 +51,5 @@ function newCheckedSource(layer: Layer, opts: VerifyOptions): CheckedSource {
       return stream;
     },
   };
-  return { source, settle: () => (fullReadEnded ? v.verified : (ownRead ??= verifyLayer(layer, opts))) };
+  return { source, settle: () => (fullReadEnded ? v.verified : (ownRead ??= verifier.verifyLayer(layer, opts))) };
 }

@@ -80,6 +80,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   const { openArchive, selectImages } = await import('../archive/index.js');
   const archive = await openArchive(opts.source, { stdin: opts.stdin });
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
+  const warned = new Set(cache?.warnings ?? []);
+  for (const w of warned) emit({ type: 'note', message: w });
+  const checks = new LayerChecks();
   try {
     const images = selectImages(archive, { image: opts.image, all: opts.all });
     for (const image of images) checkPlatform(image.root, settings.platforms);
@@ -87,7 +90,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     if (dests.length === 0) emit({ type: 'note', message: `no destination given: publishing to the archive's RepoTags: ${describeTargets(targets)}` });
 
     const run = limit(opts.jobs ?? publishDefaults.jobs);
-    const checks = new LayerChecks();
     const places = new Map<string, Promise<OpenPlace>>();
     const openOnce = (dest: Destination): Promise<OpenPlace> => {
       const key = placeKey(dest);
@@ -125,7 +127,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     }
     return results(images, uploaded, outcomes, jobs);
   } finally {
+    await checks.close();
     await cache?.save().catch(() => {});
+    for (const w of cache?.warnings ?? []) if (!warned.has(w)) emit({ type: 'note', message: w });
     await archive.close();
   }
 }

@@ -103,19 +103,28 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
   const check = p.checks.for(layer, { diffIds: s.verifyDiffIds });
   let stored: StoredBlob;
   let mediaType = layer.mediaType;
+  // Bytes that went out must have matched the archive's digests before any manifest names
+  // them (settle). A compressed layer the place already held was not read: its diff_id is
+  // still the archive's claim, so it is read once here unless this user's earlier run proved
+  // that pair — a config must not be published with a wrong diff_id because the blob happens
+  // to exist remotely. What a completed check proved is remembered for later runs.
   if (target === layer.compression) {
     stored = await transfers.ensure('layer', layer.digest, check.source);
+    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && s.verifyDiffIds && !transfers.provenBefore(layer);
+    if (stored.action === 'uploaded' || unread) {
+      const v = await check.settle();
+      if (v.diffIdChecked && layer.compression !== 'none') transfers.recordProven(stored, layer, layer.compression, 0);
+    }
   } else {
     stored = await transfers.ensureTranscoded(layer, () => check.source.open(), target, s.level);
     mediaType = layerMediaType(format, target);
+    // A blob produced here is proven when the bytes it was made from were (the cache's
+    // produced blobs were proven by the run that made them).
+    if (!stored.proven) {
+      const v = await check.settle();
+      if ((v.diffIdChecked || layer.compression === 'none') && target !== 'none') transfers.recordProven(stored, layer, target, s.level);
+    }
   }
-  // Bytes that went out must have matched the archive's digests before any manifest names
-  // them. A compressed layer the place already held was not read: its diff_id is still the
-  // archive's claim, so it is read once here (a config listing a wrong diff_id must not be
-  // published because the blob happens to exist remotely). A transcoded layer's blob came
-  // from bytes hashed to its diff_id, by this run or (through the cache) an earlier one.
-  const unread = stored.action !== 'uploaded' && target === layer.compression && layer.compression !== 'none' && s.verifyDiffIds;
-  if (stored.action === 'uploaded' || unread) await check.settle();
   const d: Descriptor = { mediaType, digest: stored.digest, size: stored.size };
   if (layer.urls) d.urls = layer.urls;
   if (layer.annotations) d.annotations = layer.annotations;

@@ -5,6 +5,7 @@ import type { Digest } from '../image/digest.js';
 import { discard, readBytes } from './body.js';
 import { networkError, safeUrl } from './errors.js';
 import { withReadRetries } from './read-retry.js';
+import { header } from './transport.js';
 import type { Repository } from './repository.js';
 import type { RetryBudget } from './retry.js';
 import { pullScope } from './scope.js';
@@ -16,7 +17,12 @@ import { pullScope } from './scope.js';
  */
 
 /** HEAD the blob: true on 200, false on 404; anything else is an error. */
-export async function hasBlob(repo: Repository, digest: Digest): Promise<boolean> {
+/**
+ * Whether the repository holds the blob. With `size`, a blob the registry reports with
+ * another length counts as absent: the caller's knowledge (a cache hint) was wrong, and an
+ * upload of the real bytes is the safe answer.
+ */
+export async function hasBlob(repo: Repository, digest: Digest, size?: number): Promise<boolean> {
   const method = 'HEAD';
   const resp = await repo.client.request({
     method,
@@ -26,7 +32,8 @@ export async function hasBlob(repo: Repository, digest: Digest): Promise<boolean
   });
   if (resp.status === 200) {
     await discard(resp);
-    return true;
+    const length = header(resp, 'content-length');
+    return size === undefined || length === undefined || Number(length) === size;
   }
   if (resp.status === 404) {
     await discard(resp);

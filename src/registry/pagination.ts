@@ -1,5 +1,4 @@
 import { TarpushError } from '../errors.js';
-import { printable } from '../util/printable.js';
 import { readJson } from './body.js';
 import type { RegistryClient } from './client.js';
 import { safeUrl } from './errors.js';
@@ -95,8 +94,8 @@ export interface PagedList {
 /**
  * The names of a paginated listing, page by page (`null` counts as empty). Each page is one
  * bounded read with its deadline; a chain that loops, or runs past MAX_PAGES pages or
- * MAX_ITEMS names, is a REGISTRY_ERROR. Names are escaped (printable): a registry's list is
- * printed as is by callers, and a valid name never needs escaping.
+ * MAX_ITEMS names, is a REGISTRY_ERROR. Names are yielded as the registry sent them: they
+ * are data for library callers, and the CLI escapes what it prints.
  */
 export async function* followPages(list: PagedList): AsyncGenerator<string> {
   const { client, what, field } = list;
@@ -125,7 +124,7 @@ export async function* followPages(list: PagedList): AsyncGenerator<string> {
       if (++items > MAX_ITEMS) {
         throw new TarpushError('REGISTRY_ERROR', `${what}: more than ${MAX_ITEMS} names; stopped`, { url: safeUrl(answered) });
       }
-      yield printable(n);
+      yield n;
     }
     url = next && checkHandedUrl(next, `${what}: the next page ${safeUrl(answered)} named`, answered.hostname);
   }

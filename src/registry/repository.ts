@@ -39,8 +39,8 @@ export class Repository implements ImageSink {
     return `/v2/${this.repository}/${rest}`;
   }
 
-  hasBlob(digest: Digest): Promise<boolean> {
-    return hasBlob(this, digest);
+  hasBlob(digest: Digest, size?: number): Promise<boolean> {
+    return hasBlob(this, digest, size);
   }
 
   mountBlob(digest: Digest, fromRepository: string): Promise<boolean> {
