@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fixture, tempDir } from '../publish/support.js';
 import { tarpushCli } from '../support/tarpush-cli.js';
@@ -76,4 +76,15 @@ test('--json names, per destination, the digest it holds and each tag with live:
   const [d] = json.destinations;
   assert.equal(d.digest, json.digest);
   assert.deepEqual(d.tags.map((x: { tag: string; live: boolean }) => [x.tag, x.live]), [['v1', true], ['v2', true]]);
+});
+
+test('a digest cache others can write is not used, and the push says so', async (t) => {
+  const dir = await tempDir(t);
+  const cache = join(dir, 'cache');
+  await mkdir(cache, { mode: 0o777 });
+  await chmod(cache, 0o777);
+  const r = await tarpushCli(['push', fixture('docker-archive.tar'), `oci:${join(dir, 'o')}:v1`], { env: { TARPUSH_CACHE_DIR: cache } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /digest cache .* not used: the directory is writable by/);
+  assert.deepEqual(await readdir(cache), [], 'nothing written into it');
 });

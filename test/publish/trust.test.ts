@@ -8,6 +8,8 @@ import { isTarpushError } from '../../src/errors.js';
 import type { TagOutcome } from '../../src/publish/write-tags.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
+import { startScriptedRegistry } from '../support/scripted-registry.js';
+import { tarpushCli } from '../support/tarpush-cli.js';
 import { expected, fixture, registryTags, sha256hex, tempDir } from './support.js';
 import { dockerSaveEntries, dockerSaveParts } from '../corpus/base-images.js';
 import { tarArchive } from '../corpus/tar-bytes.js';
@@ -148,4 +150,50 @@ test('no destination: the RepoTags it will publish to are said before the first 
   });
   assert.equal(events[0], `note no destination given: publishing to the archive's RepoTags: ${reg.host}/trust/own:v1 [tags v1]`);
   assert.deepEqual(await registryTags(reg.url, 'trust/own'), ['v1']);
+});
+
+test('credentials from the environment go only to a registry named on the command line, never to one named by RepoTags', async (t) => {
+  const seen: Array<string | undefined> = [];
+  const evil = await startScriptedRegistry((req, res) => {
+    seen.push(req.authorization);
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="evil"', 'content-length': '0' });
+    res.end();
+  });
+  t.after(() => evil.stop());
+  const dir = await tempDir(t);
+  const parts = dockerSaveParts();
+  parts.manifest[0]!.RepoTags = [`${evil.host}/steal/creds:v1`];
+  const archive = join(dir, 'evil.tar');
+  await writeFile(archive, tarArchive(dockerSaveEntries(parts)));
+  const env = { TARPUSH_USERNAME: 'alice', TARPUSH_PASSWORD: 's3cret-pw' };
+  await assert.rejects(publish({ source: archive, destinations: [], cache: false, client: { env, retries: 0 } }), (e: unknown) => isTarpushError(e) && e.exitCode === 3);
+  assert.ok(seen.length > 0, 'the archive-named registry was asked');
+  assert.deepEqual(seen.filter((a) => a !== undefined), [], 'and never got an Authorization header');
+  // Named by the user, the same registry does get them.
+  await assert.rejects(publish({ source: archive, destinations: [`${evil.host}/steal/creds:v1`], cache: false, client: { env, retries: 0 } }));
+  assert.ok(seen.some((a) => a === `Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`));
+});
+
+test('every retry is a line in plain output and a count in --json; --retries and --timeout are flags', async (t) => {
+  const dir = await tempDir(t);
+  const args = ['push', fixture('kaniko.tar'), `${proxy.host}/trust/retry:v1`, '--no-cache'];
+  proxy.setRules([{ kind: 'status', status: 503, match: { method: 'HEAD', path: /\/blobs\/sha256:/ }, times: 1 }]);
+  try {
+    const plain = await tarpushCli([...args, '--progress', 'plain'], { env: { TARPUSH_CACHE_DIR: join(dir, 'c') } });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^retry 1\/10 after 503: HEAD http:\/\/127\.0\.0\.1:\d+\/v2\/trust\/retry\/blobs\/sha256:[0-9a-f]{64}$/m);
+    proxy.setRules([{ kind: 'status', status: 503, match: { method: 'HEAD', path: /\/blobs\/sha256:/ }, times: 1 }]);
+    const json = await tarpushCli([...args, '--json', '--retries', '3', '--timeout', '20']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).retries, 1);
+    proxy.setRules([{ kind: 'status', status: 503, match: { method: 'HEAD', path: /\/blobs\/sha256:/ } }]);
+    const none = await tarpushCli([...args, '--retries', '0', '--progress', 'plain']);
+    assert.equal(none.code, 1);
+    assert.doesNotMatch(none.stderr, /^retry /m);
+  } finally {
+    proxy.setRules([]);
+  }
+  const bad = await tarpushCli([...args, '--timeout', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--timeout must be/);
 });
