@@ -1,5 +1,5 @@
 import type { ImageDescription } from '../image/describe.js';
-import { platformText } from '../image/platform-text.js';
+import { platformText } from '../image/platform.js';
 import { printable as p } from '../util/printable.js';
 
 /** 1536 → "1.5 KiB" (binary units: what `ls -lh` and du print for files). */

@@ -1,6 +1,7 @@
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { BlobAction } from '../image/sink.js';
+import { parsePlatform } from '../image/platform.js';
 import { limit } from '../util/limit.js';
 import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
@@ -72,6 +73,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
     throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);
   }
+  for (const p of settings.platforms) parsePlatform(p); // a malformed --platform is a usage error before any work
   const emit: PublishListener = opts.onEvent ?? (() => {});
   const dests = opts.destinations.map(parseDestination);
   // Credentials from flags and the environment belong to the hosts the user wrote, never to a

@@ -3,7 +3,7 @@ import { sha256, type Digest } from '../image/digest.js';
 import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
 import type { Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
-import { platformText } from '../image/platform-text.js';
+import { parsePlatform, platformMatches as matchesSpec, platformText } from '../image/platform.js';
 import { settleAll } from '../util/settle-all.js';
 import type { LayerChecks } from './layer-checks.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
@@ -27,8 +27,9 @@ export interface UploadSettings {
 }
 
 
+/** No --platform keeps everything; otherwise any wanted platform, compared as image/platform.ts normalises them (x86_64 = amd64). */
 const platformMatches = (p: Platform | undefined, wanted: readonly string[]): boolean =>
-  wanted.length === 0 || wanted.some((w) => w === platformText(p) || (p && !w.split('/')[2] && w === `${p.os}/${p.architecture}`));
+  wanted.length === 0 || wanted.some((w) => matchesSpec(p, parsePlatform(w)));
 
 /** What compression a layer is published in. `keep` leaves compressed layers alone and gzips plain ones. */
 function targetCompression(layer: Layer, option: CompressionOption): Compression {

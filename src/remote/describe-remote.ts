@@ -11,7 +11,7 @@ import { limit } from '../util/limit.js';
 import { fetchManifest, notAnImage, type FetchedManifest } from './fetch-manifest.js';
 import { imageEntries } from './index-entries.js';
 import { manifestReference, toReference, withClient, type RemoteOptions } from './open.js';
-import { parsePlatform, platformMatches, platformText, selectPlatform, type PlatformSpec } from './platform.js';
+import { parsePlatform, platformMatches, platformText, selectPlatform, type PlatformSpec } from '../image/platform.js';
 
 /**
  * Describe an image in a registry the way `inspect` describes an archive: one entry per

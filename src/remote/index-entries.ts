@@ -4,7 +4,7 @@ import { isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
 import type { Repository } from '../registry/index.js';
 import { fetchManifest, type FetchedManifest } from './fetch-manifest.js';
-import { isAttestation } from './platform.js';
+import { isAttestation } from '../image/platform.js';
 
 /** Deepest index nesting we follow (OCI layouts pushed as is nest one level; cycles are impossible by digest, but a bound is cheap). */
 const MAX_DEPTH = 8;

@@ -9,4 +9,4 @@ export { listTags, type ListTagsOptions, type TagList } from './list-tags.js';
 export { listCatalog, CATALOG_PAGE_MAX, type ListCatalogOptions, type Catalog } from './list-catalog.js';
 export { addTags, type AddTagsOptions, type AddTagsResult, type TaggedReference, type FailedTag } from './add-tags.js';
 export { deleteReference, type DeleteResult } from './delete-ref.js';
-export { parsePlatform, platformText, type PlatformSpec } from './platform.js';
+export { parsePlatform, platformText, type PlatformSpec } from '../image/platform.js';

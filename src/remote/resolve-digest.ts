@@ -8,7 +8,7 @@ import { CONFIG_MAX } from './describe-remote.js';
 import { fetchManifest, notAnImage, type FetchedManifest } from './fetch-manifest.js';
 import { imageEntries } from './index-entries.js';
 import { manifestReference, toReference, withClient, type RemoteOptions } from './open.js';
-import { parsePlatform, platformMatches, platformText, selectPlatform, type PlatformSpec } from './platform.js';
+import { parsePlatform, platformMatches, platformText, selectPlatform, type PlatformSpec } from '../image/platform.js';
 
 export interface ResolveDigestOptions extends RemoteOptions {
   /** The digest of this platform's manifest instead of the index's (`os/arch[/variant]`). */

@@ -88,3 +88,18 @@ test('a digest cache others can write is not used, and the push says so', async 
   assert.match(r.stderr, /digest cache .* not used: the directory is writable by/);
   assert.deepEqual(await readdir(cache), [], 'nothing written into it');
 });
+
+test('--platform linux/x86_64 and linux/aarch64 pick the amd64 and arm64 images, as inspect understands them', async (t) => {
+  const dir = await tempDir(t);
+  for (const [wanted, arch] of [['linux/x86_64', 'amd64'], ['linux/aarch64', 'arm64']] as const) {
+    const out = join(dir, arch);
+    const r = await tarpushCli(['push', fixture('multi-platform'), `oci:${out}:v1`, '--platform', wanted, '--no-cache']);
+    assert.equal(r.code, 0, r.stderr);
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const top = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { manifests?: Array<{ platform: { architecture: string } }> };
+    assert.deepEqual(top.manifests?.map((m) => m.platform.architecture), [arch]);
+  }
+  const bad = await tarpushCli(['push', fixture('multi-platform'), `oci:${join(dir, 'x')}:v1`, '--platform', 'linux']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^tarpush: USAGE: --platform "linux": expected os\/arch/);
+});

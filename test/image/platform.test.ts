@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTarpushError } from '../../src/errors.js';
 import type { Descriptor, Platform } from '../../src/image/types.js';
-import { isAttestation, parsePlatform, platformMatches, platformText, selectPlatform } from '../../src/remote/platform.js';
+import { isAttestation, parsePlatform, platformMatches, platformText, selectPlatform } from '../../src/image/platform.js';
 
 const entry = (n: number, platform: Platform, annotations?: Record<string, string>): Descriptor => ({
   mediaType: 'application/vnd.oci.image.manifest.v1+json',

@@ -1,9 +1,9 @@
 import { TarpushError } from '../errors.js';
-import type { Descriptor, Platform } from '../image/types.js';
+import type { Descriptor, Platform } from './types.js';
 
 /**
- * `--platform os/arch[/variant]` for registry references: parsing, and picking one entry of
- * an index. Architecture names are compared the way containerd normalises them (x86_64 is
+ * Platforms, the one home: `--platform os/arch[/variant]` parsing, matching (for archives and
+ * registries alike), text, picking one entry of an index, and telling attestations apart. Architecture names are compared the way containerd normalises them (x86_64 is
  * amd64, aarch64 is arm64, arm64 means arm64/v8, plain arm means arm/v7), so a user may
  * write either spelling.
  */
@@ -35,8 +35,10 @@ export function parsePlatform(text: string): PlatformSpec {
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
-import { platformText } from '../image/platform-text.js';
-export { platformText };
+/** `os/arch[/variant]`, for messages, matching --platform and output. */
+export function platformText(p: Pick<Platform, 'os' | 'architecture' | 'variant'> | undefined): string {
+  return p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : 'unknown';
+}
 
 /** The normalised `os/arch/variant` key two platforms are compared by. */
 function normalised(p: Pick<Platform, 'os' | 'architecture' | 'variant'>): { os: string; architecture: string; variant: string } {
