@@ -77,6 +77,10 @@ export function progressRenderer(mode: ProgressMode, io: CliIO, now: () => numbe
       say(e.message);
       return;
     }
+    if (e.type === 'verify') {
+      say(`verifying ${e.digest} (${e.reason})`);
+      return;
+    }
     if (e.type === 'manifest') {
       if (mode === 'plain') out.write(`manifest  ${e.place}${e.reference.startsWith('sha256:') ? '@' : ':'}${e.reference} ${e.digest}\n`);
       return;

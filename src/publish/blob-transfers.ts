@@ -83,6 +83,11 @@ export class BlobTransfers {
     this.cache?.recordVerified({ digest: blob.digest, size: blob.size, diffId: layer.diffId, compression, level });
   }
 
+  /** The place's display name. */
+  get placeName(): string {
+    return this.place.name;
+  }
+
   /** Whether an earlier run of this user proved `layer`'s stored bytes against its diff_id. */
   provenBefore(layer: Layer): boolean {
     return this.cache?.verified(layer.digest, layer.diffId)?.size === layer.size;

@@ -12,6 +12,9 @@ export class LayerChecks {
   private readonly checks = new Map<Layer, Map<boolean, CheckedSource>>();
   private readonly verifier = new LayerVerifier();
 
+  /** `onReread` hears of each layer read only to verify it (no upload read it whole). */
+  constructor(private readonly onReread: (layer: Layer, why: string) => void = () => {}) {}
+
   /** Stops the verification workers. */
   close(): Promise<void> {
     return this.verifier.close();
@@ -23,7 +26,7 @@ export class LayerChecks {
     if (!bySetting) this.checks.set(layer, (bySetting = new Map()));
     const key = opts.diffIds !== false;
     let checked = bySetting.get(key);
-    if (!checked) bySetting.set(key, (checked = newCheckedSource(this.verifier, layer, opts)));
+    if (!checked) bySetting.set(key, (checked = newCheckedSource(this.verifier, layer, opts, this.onReread)));
     return checked;
   }
 }
@@ -32,12 +35,13 @@ export interface CheckedSource {
   source: ByteSource;
   /**
    * Resolves once the layer is proven: the check of a full read that an upload made, or a
-   * read of its own when no upload read it whole (the read happens at most once).
+   * read of its own when no upload read it whole (the read happens at most once; `why` says
+   * what made it necessary, for the progress output).
    */
-  settle(): Promise<LayerVerified>;
+  settle(why: string): Promise<LayerVerified>;
 }
 
-function newCheckedSource(verifier: LayerVerifier, layer: Layer, opts: VerifyOptions): CheckedSource {
+function newCheckedSource(verifier: LayerVerifier, layer: Layer, opts: VerifyOptions, onReread: (layer: Layer, why: string) => void): CheckedSource {
   const v = verifier.verifyingSource(layer, opts);
   let fullReadEnded = false;
   let ownRead: Promise<LayerVerified> | undefined;
@@ -51,5 +55,9 @@ function newCheckedSource(verifier: LayerVerifier, layer: Layer, opts: VerifyOpt
       return stream;
     },
   };
-  return { source, settle: () => (fullReadEnded ? v.verified : (ownRead ??= verifier.verifyLayer(layer, opts))) };
+  const reread = (why: string) => {
+    onReread(layer, why);
+    return verifier.verifyLayer(layer, opts);
+  };
+  return { source, settle: (why) => (fullReadEnded ? v.verified : (ownRead ??= reread(why))) };
 }

@@ -84,7 +84,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
   const warned = new Set(cache?.warnings ?? []);
   for (const w of warned) emit({ type: 'note', message: w });
-  const checks = new LayerChecks();
+  const checks = new LayerChecks((layer, reason) => emit({ type: 'verify', digest: layer.digest, reason }));
   try {
     const images = selectImages(archive, { image: opts.image, all: opts.all });
     for (const image of images) checkPlatform(image.root, settings.platforms);

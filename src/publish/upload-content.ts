@@ -113,7 +113,7 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     stored = await transfers.ensure('layer', layer.digest, check.source);
     const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && s.verifyDiffIds && !transfers.provenBefore(layer);
     if (stored.action === 'uploaded' || unread) {
-      const v = await check.settle();
+      const v = await check.settle(unread ? `${transfers.placeName} already holds it: checking its diff_id` : 'the upload resumed part-way: reading it once more');
       if (v.diffIdChecked && layer.compression !== 'none') transfers.recordProven(stored, layer, layer.compression, 0);
     }
   } else {
@@ -122,7 +122,7 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     // A blob produced here is proven when the bytes it was made from were (the cache's
     // produced blobs were proven by the run that made them).
     if (!stored.proven) {
-      const v = await check.settle();
+      const v = await check.settle('the upload resumed part-way: reading it once more');
       if ((v.diffIdChecked || layer.compression === 'none') && target !== 'none') transfers.recordProven(stored, layer, target, s.level);
     }
   }

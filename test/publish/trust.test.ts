@@ -125,10 +125,18 @@ async function layoutWithWrongDiffId(dir: string): Promise<string> {
 test('a config with a wrong diff_id is refused even when the layer already exists in the registry', async (t) => {
   const dir = await tempDir(t);
   await publish({ source: fixture('oci-layout'), destinations: [`${reg.host}/trust/diffid:good`], cache: false });
+  const reasons: string[] = [];
   await assert.rejects(
-    publish({ source: await layoutWithWrongDiffId(dir), destinations: [`${reg.host}/trust/diffid:bad`], cache: false }),
+    publish({
+      source: await layoutWithWrongDiffId(dir),
+      destinations: [`${reg.host}/trust/diffid:bad`],
+      cache: false,
+      onEvent: (e) => void (e.type === 'verify' && reasons.push(e.reason)),
+    }),
     (e: unknown) => isTarpushError(e, 'DIFF_ID_MISMATCH'),
   );
+  // The re-read is said, not silent.
+  assert.ok(reasons.some((r) => /trust\/diffid already holds it: checking its diff_id/.test(r)), reasons.join('\n'));
   assert.deepEqual(await registryTags(reg.url, 'trust/diffid'), ['good']);
   // --no-verify-diff-ids gives that check up, as documented.
   await mkdir(join(dir, 'again'));
