@@ -52,7 +52,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   try {
     st = await stat(path);
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
   }
   // Not seekable: positioned reads would fail with ESPIPE. Spool them like stdin.
   if (st.isFIFO() || st.isCharacterDevice()) return fromStream(path, label, await openUnseekable(path, label, st, opts), opts);
@@ -72,8 +72,14 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     });
   }
   const index = await indexTar(path, { label });
-  const { format, images } = await readTar(tarFiles(index));
-  return archive(path, format, false, images, async () => {});
+  const files = tarFiles(index);
+  try {
+    const { format, images } = await readTar(files);
+    return archive(path, format, false, images, () => files.close());
+  } catch (err) {
+    await files.close();
+    throw err;
+  }
 }
 
 /**
@@ -92,7 +98,7 @@ async function openUnseekable(path: string, label: string, st: Stats, opts: Open
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
   } finally {
     clearTimeout(timer);
   }
@@ -113,11 +119,17 @@ async function fromStream(path: string, label: string, input: Readable, opts: Op
     ...(opts.maxSpoolBytes !== undefined ? { maxBytes: opts.maxSpoolBytes } : {}),
     ...(opts.maxSpoolRatio !== undefined ? { maxRatio: opts.maxSpoolRatio } : {}),
   });
+  let files: ArchiveFiles | undefined;
   try {
-    const index = await indexTar(spooled.file, { label });
-    const { format, images } = await readTar(tarFiles(index));
-    return archive(path, format, spooled.gzipped, images, spooled.remove);
+    files = tarFiles(await indexTar(spooled.file, { label }));
+    const { format, images } = await readTar(files);
+    const opened = files;
+    return archive(path, format, spooled.gzipped, images, async () => {
+      await opened.close();
+      await spooled.remove();
+    });
   } catch (err) {
+    await files?.close();
     await spooled.remove();
     throw err;
   }
@@ -156,7 +168,7 @@ async function readFileHead(path: string, label: string, n: number): Promise<Buf
     const { bytesRead } = await fh.read(buf, 0, n, 0);
     return buf.subarray(0, bytesRead);
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
   } finally {
     await fh?.close();
   }
