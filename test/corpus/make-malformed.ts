@@ -661,6 +661,17 @@ function cases(): CaseSpec[] {
       defect: { kind: 'entries', duplicate: [p.layers[0]!.name] },
     });
     add({
+      name: 'duplicate-pax-path-nul',
+      content: tarArchive([
+        ...entries,
+        { name: 'PaxHeaders.0/manifest', type: 'pax', data: Buffer.from(paxRecord('path', 'manifest.json\0junk')) },
+        { name: 'other.json', data: json(other.manifest) },
+      ]),
+      expectCode: 'ARCHIVE_DUPLICATE_ENTRY',
+      note: 'a second manifest.json hidden behind a pax path "manifest.json\\0junk": GNU tar ends the name at the NUL, so it is a duplicate',
+      defect: { kind: 'entries', duplicate: ['manifest.json'] },
+    });
+    add({
       name: 'duplicate-dot-slash',
       content: tarArchive([...entries, { name: './manifest.json', data: json(other.manifest) }]),
       expectCode: 'ARCHIVE_DUPLICATE_ENTRY',
