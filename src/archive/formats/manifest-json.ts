@@ -6,7 +6,7 @@ import { buildManifest, parseDescriptor, parseDigestField } from '../../image/ma
 import { MediaType } from '../../image/media-types.js';
 import type { ArchiveImage, Descriptor, Image } from '../../image/types.js';
 import { checkBytesDigest, checkHasLayers, checkLayerCount, checkSize, validateImage } from '../../image/validate.js';
-import { readRegion, type ArchiveFiles } from '../files.js';
+import { readRegion, type ArchiveFiles, type FileRegion } from '../files.js';
 import { layerFromRegion, type ArchiveLayer } from '../layer.js';
 import { MAX_MANIFESTS } from '../manifest-dag.js';
 
@@ -94,16 +94,24 @@ export function digestFromLayerName(name: string): Digest | undefined {
  * config and layers under other tags) is one object, as the OCI reader guarantees.
  */
 export interface EntryMemo {
+  readonly configs: Map<string, Promise<{ region: FileRegion; raw: Buffer }>>;
   readonly layers: Map<string, Promise<ArchiveLayer>>;
   readonly images: Map<string, Image>;
 }
 
-export const newEntryMemo = (): EntryMemo => ({ layers: new Map(), images: new Map() });
+export const newEntryMemo = (): EntryMemo => ({ configs: new Map(), layers: new Map(), images: new Map() });
 
 export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEntry, i: number, memo: EntryMemo = newEntryMemo()): Promise<ArchiveImage> {
   const where = `${files.label}!${MANIFEST_JSON}[${i}]`;
-  const configRegion = await files.require(entry.config, `config of ${MANIFEST_JSON}[${i}]`);
-  const rawConfig = await readRegion(configRegion, MAX_CONFIG_BYTES, 'config');
+  let configRead = memo.configs.get(entry.config);
+  if (!configRead) {
+    configRead = (async () => {
+      const region = await files.require(entry.config, `config of ${MANIFEST_JSON}[${i}]`);
+      return { region, raw: await readRegion(region, MAX_CONFIG_BYTES, 'config') };
+    })();
+    memo.configs.set(entry.config, configRead);
+  }
+  const { region: configRegion, raw: rawConfig } = await configRead;
   const configDigest = sha256(rawConfig);
   const named = digestFromConfigName(entry.config);
   if (named) checkBytesDigest(rawConfig, named, configRegion.location);
