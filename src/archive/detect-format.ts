@@ -4,6 +4,7 @@ import type { ArchiveFiles } from './files.js';
 import { isKanikoManifestJson } from './formats/kaniko.js';
 import { MANIFEST_JSON, readManifestJson, type ManifestJsonEntry } from './formats/manifest-json.js';
 import { OCI_LAYOUT } from './formats/oci-layout.js';
+import { printable } from '../util/printable.js';
 
 export interface DetectedFormat {
   format: Exclude<ArchiveFormat, 'oci-dir'>;
@@ -30,7 +31,7 @@ export async function detectFormat(files: ArchiveFiles): Promise<DetectedFormat>
   const names = await files.sampleNames(8);
   throw new TarpushError(
     'ARCHIVE_FORMAT_UNKNOWN',
-    `${files.label} is a tar but not an image archive we know: no manifest.json and no oci-layout (entries: ${names.map((n) => JSON.stringify(n)).join(', ') || 'none'})`,
+    `${files.label} is a tar but not an image archive we know: no manifest.json and no oci-layout (entries: ${names.map((n) => printable(JSON.stringify(n))).join(', ') || 'none'})`,
     { file: files.label },
   );
 }

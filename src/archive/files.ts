@@ -1,8 +1,9 @@
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { TarpushError } from '../errors.js';
 import { fileRangeSource } from '../image/sources.js';
 import type { ByteSource } from '../image/types.js';
+import { printable } from '../util/printable.js';
 import { normaliseEntryName } from './entry-name.js';
 import type { TarIndex } from './tar-index.js';
 
@@ -21,6 +22,8 @@ export interface FileRegion {
   readonly size: number;
   /** For messages and ByteSource.location: `image.tar!blobs/sha256/ab…` or a directory path. */
   readonly location: string;
+  /** Positioned reads through a handle the archive keeps open (tar archives); otherwise each read opens the file. */
+  readonly handle?: SharedHandle;
 }
 
 export interface ArchiveFiles {
@@ -34,10 +37,36 @@ export interface ArchiveFiles {
   exists(name: string): Promise<boolean>;
   /** Some entry names, for messages about archives we do not recognise. */
   sampleNames(max: number): Promise<string[]>;
+  /** Release what reading holds open (idempotent). Regions stay readable: they reopen the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * One read-only handle on a tar file, opened on first use: an archive's small documents
+ * (thousands of manifests, configs and layer heads in a big OCI archive) are read with one
+ * positioned read each instead of open + read + close.
+ */
+export class SharedHandle {
+  private fh: Promise<FileHandle> | undefined;
+  constructor(readonly file: string) {}
+
+  get(): Promise<FileHandle> {
+    const p = (this.fh ??= open(this.file, 'r'));
+    p.catch(() => {
+      if (this.fh === p) this.fh = undefined; // let a later read try again and report its own error
+    });
+    return p;
+  }
+
+  async close(): Promise<void> {
+    const p = this.fh;
+    this.fh = undefined;
+    await (await p?.catch(() => undefined))?.close();
+  }
 }
 
 function missing(label: string, name: string, what: string, detail = 'is missing'): TarpushError {
-  return new TarpushError('ARCHIVE_ENTRY_MISSING', `${label}: ${what} "${name}" ${detail}`, { file: label, entry: name });
+  return new TarpushError('ARCHIVE_ENTRY_MISSING', `${label}: ${what} "${printable(name)}" ${detail}`, { file: label, entry: name });
 }
 
 /** `require` for any place: `find`, else an ARCHIVE_ENTRY_MISSING saying why not. */
@@ -51,13 +80,15 @@ function requireVia(
 
 export function tarFiles(index: TarIndex): ArchiveFiles {
   const label = index.label;
+  const handle = new SharedHandle(index.file);
   const find = async (name: string): Promise<FileRegion | undefined> => {
     const e = index.resolve(name);
     if (!e || e.type !== 'file') return undefined;
-    return { name, file: index.file, offset: e.offset, size: e.size, location: `${label}!${normaliseEntryName(name) ?? name}` };
+    return { name, file: index.file, offset: e.offset, size: e.size, location: `${label}!${printable(normaliseEntryName(name) ?? name)}`, handle };
   };
   return {
     label,
+    close: () => handle.close(),
     find,
     require: requireVia(label, find, async (name) => {
       const e = index.resolve(name);
@@ -77,12 +108,12 @@ export function tarFiles(index: TarIndex): ArchiveFiles {
  * directory: as for links in a tar, a blob that resolves elsewhere is ARCHIVE_ENTRY_UNSAFE.
  */
 export function dirFiles(root: string): ArchiveFiles {
-  const label = root;
+  const label = printable(root);
   let realRoot: Promise<string> | undefined;
   const pathOf = (name: string): string => {
     const n = normaliseEntryName(name);
     if (n === undefined) {
-      throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${name}" points outside the directory`, { file: label, entry: name });
+      throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${printable(name)}" points outside the directory`, { file: label, entry: name });
     }
     return join(root, n);
   };
@@ -93,7 +124,7 @@ export function dirFiles(root: string): ArchiveFiles {
       const rootPath = await (realRoot ??= realpath(root));
       const real = await realpath(p);
       if (real !== rootPath && !real.startsWith(rootPath.endsWith(sep) ? rootPath : rootPath + sep)) {
-        throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${name}" resolves to ${real}, outside the layout directory`, {
+        throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${printable(name)}" resolves to ${printable(real)}, outside the layout directory`, {
           file: label,
           entry: name,
         });
@@ -102,13 +133,13 @@ export function dirFiles(root: string): ArchiveFiles {
     } catch (err) {
       if (err instanceof TarpushError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${p}: ${(err as Error).message}`, { file: label, entry: name }, { cause: err });
+      throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${printable(p)}: ${printable((err as Error).message)}`, { file: label, entry: name }, { cause: err });
     }
   };
   const find = async (name: string): Promise<FileRegion | undefined> => {
     const found = await statOf(name);
     if (!found?.st.isFile()) return undefined;
-    return { name, file: found.real, offset: 0, size: found.st.size, location: pathOf(name) };
+    return { name, file: found.real, offset: 0, size: found.st.size, location: printable(pathOf(name)) };
   };
   return {
     label,
@@ -120,6 +151,7 @@ export function dirFiles(root: string): ArchiveFiles {
     async sampleNames(max) {
       return (await readdir(root)).slice(0, max);
     },
+    async close() {},
   };
 }
 
@@ -142,9 +174,9 @@ export const readHead = (r: FileRegion, n: number): Promise<Buffer> => readAt(r,
 async function readAt(r: FileRegion, n: number): Promise<Buffer> {
   const buf = Buffer.alloc(n);
   if (n === 0) return buf;
-  let fh;
+  let fh: FileHandle | undefined;
   try {
-    fh = await open(r.file, 'r');
+    fh = r.handle ? await r.handle.get() : await open(r.file, 'r');
     let got = 0;
     while (got < n) {
       const { bytesRead } = await fh.read(buf, got, n - got, r.offset + got);
@@ -157,6 +189,6 @@ async function readAt(r: FileRegion, n: number): Promise<Buffer> {
     if (err instanceof TarpushError) throw err;
     throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${r.location}: ${(err as Error).message}`, { entry: r.location }, { cause: err });
   } finally {
-    await fh?.close();
+    if (!r.handle) await fh?.close();
   }
 }

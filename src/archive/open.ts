@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { TarpushError } from '../errors.js';
 import { detectCompression } from '../compress/detect.js';
 import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
@@ -10,7 +11,8 @@ import { readDockerSave } from './formats/docker-save.js';
 import { readDockerSaveOci } from './formats/docker-save-oci.js';
 import { readKaniko } from './formats/kaniko.js';
 import { OCI_LAYOUT, readOciArchive } from './formats/oci-layout.js';
-import { spool, type Spooled } from './spool.js';
+import { printable } from '../util/printable.js';
+import { removeStaleSpools, spool, type Spooled } from './spool.js';
 import { indexTar } from './tar-index.js';
 
 export interface OpenArchiveOptions {
@@ -22,41 +24,89 @@ export interface OpenArchiveOptions {
   maxSpoolBytes?: number;
   /** Largest decompression ratio accepted past 64 MiB of output (default 200). */
   maxSpoolRatio?: number;
+  /**
+   * Told, as one line, of a wait the user should know about: a FIFO nobody writes to yet
+   * (opening it blocks until a writer comes). The CLI prints it.
+   */
+  onNote?: (message: string) => void;
+  /** How long a FIFO open may wait before onNote hears of it (default 2000 ms). */
+  fifoNoteAfterMs?: number;
 }
+
+export const FIFO_NOTE_AFTER_MS = 2000;
 
 /**
  * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same gzipped,
- * an OCI layout directory, or `-` for stdin. Everything structural is validated here;
- * layer bytes are not read (except gzip layers of docker-save archives whose digest
- * nothing states). Close the archive to remove a spooled temp file.
+ * an OCI layout directory, `-` for stdin, or a pipe, FIFO or character device (`<(docker
+ * save app)`, which is /dev/fd/63), read once like stdin. Everything structural is
+ * validated here; layer bytes are not read (except gzip layers of docker-save archives
+ * whose digest nothing states). Close the archive to remove a spooled temp file.
  */
 export async function openArchive(path: string, opts: OpenArchiveOptions = {}): Promise<Archive> {
+  await removeStaleSpools(opts.tmpDir);
   if (path === '-') return fromStream(path, 'stdin', opts.stdin ?? process.stdin, opts);
+  // The path names the archive in every message; escaped once here (a file name may hold anything).
+  const label = printable(path);
 
-  let st;
+  let st: Stats;
   try {
     st = await stat(path);
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
   }
+  // Not seekable: positioned reads would fail with ESPIPE. Spool them like stdin.
+  if (st.isFIFO() || st.isCharacterDevice()) return fromStream(path, label, await openUnseekable(path, label, st, opts), opts);
   if (st.isDirectory()) {
     const files = dirFiles(path);
     if (!(await files.exists(OCI_LAYOUT))) {
-      throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${path} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
+      throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${label} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
     }
     return archive(path, 'oci-dir', false, await readOciArchive(files), async () => {});
   }
 
-  const head = await readFileHead(path, 4);
-  if (detectCompression(head) === 'gzip') return fromStream(path, path, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
+  const head = await readFileHead(path, label, 4);
+  if (detectCompression(head) === 'gzip') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
   if (detectCompression(head) === 'zstd') {
-    throw new TarpushError('ARCHIVE_NOT_TAR', `${path} is zstd-compressed; decompress it first (zstd -d) or pass it through stdin uncompressed`, {
+    throw new TarpushError('ARCHIVE_NOT_TAR', `${label} is zstd-compressed; decompress it first (zstd -d) or pass it through stdin uncompressed`, {
       file: path,
     });
   }
-  const index = await indexTar(path, { label: path });
-  const { format, images } = await readTar(tarFiles(index));
-  return archive(path, format, false, images, async () => {});
+  const index = await indexTar(path, { label });
+  const files = tarFiles(index);
+  try {
+    const { format, images } = await readTar(files);
+    return archive(path, format, false, images, () => files.close());
+  } catch (err) {
+    await files.close();
+    throw err;
+  }
+}
+
+/**
+ * Open a FIFO / pipe / character device for one sequential read. Opening a FIFO blocks
+ * until some process opens it for writing; when that takes longer than a moment, the
+ * caller hears of it (a silent hang looks like a bug).
+ */
+async function openUnseekable(path: string, label: string, st: Stats, opts: OpenArchiveOptions): Promise<Readable> {
+  const timer = st.isFIFO()
+    ? setTimeout(
+        () => opts.onNote?.(`waiting for a writer on FIFO ${label} (start the program that writes to it, or press Ctrl-C)`),
+        opts.fifoNoteAfterMs ?? FIFO_NOTE_AFTER_MS,
+      )
+    : undefined;
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (isatty(fh.fd)) {
+    await fh.close();
+    throw new TarpushError('USAGE', `refusing to read an archive from a terminal (${label}): pipe one in or give a file`, { file: path });
+  }
+  return fh.createReadStream({ highWaterMark: 1 << 20 });
 }
 
 async function fromStream(path: string, label: string, input: Readable, opts: OpenArchiveOptions): Promise<Archive> {
@@ -69,11 +119,17 @@ async function fromStream(path: string, label: string, input: Readable, opts: Op
     ...(opts.maxSpoolBytes !== undefined ? { maxBytes: opts.maxSpoolBytes } : {}),
     ...(opts.maxSpoolRatio !== undefined ? { maxRatio: opts.maxSpoolRatio } : {}),
   });
+  let files: ArchiveFiles | undefined;
   try {
-    const index = await indexTar(spooled.file, { label });
-    const { format, images } = await readTar(tarFiles(index));
-    return archive(path, format, spooled.gzipped, images, spooled.remove);
+    files = tarFiles(await indexTar(spooled.file, { label }));
+    const { format, images } = await readTar(files);
+    const opened = files;
+    return archive(path, format, spooled.gzipped, images, async () => {
+      await opened.close();
+      await spooled.remove();
+    });
   } catch (err) {
+    await files?.close();
     await spooled.remove();
     throw err;
   }
@@ -104,7 +160,7 @@ function archive(path: string, format: ArchiveFormat, gzipped: boolean, images: 
   };
 }
 
-async function readFileHead(path: string, n: number): Promise<Buffer> {
+async function readFileHead(path: string, label: string, n: number): Promise<Buffer> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -112,7 +168,7 @@ async function readFileHead(path: string, n: number): Promise<Buffer> {
     const { bytesRead } = await fh.read(buf, 0, n, 0);
     return buf.subarray(0, bytesRead);
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
   } finally {
     await fh?.close();
   }

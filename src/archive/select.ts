@@ -1,5 +1,6 @@
 import { TarpushError } from '../errors.js';
 import type { Archive, ArchiveImage } from '../image/types.js';
+import { printable } from '../util/printable.js';
 import { sameRepoTag } from './repo-tag.js';
 
 export interface ImageSelection {
@@ -9,14 +10,20 @@ export interface ImageSelection {
   all?: boolean;
 }
 
-/** One line per image for messages: `0: alpine:3, alpine:latest (sha256:…)`. */
-export function describeChoices(images: readonly ArchiveImage[]): string {
-  return images
-    .map((im) => {
-      const names = [...im.repoTags, ...(im.refName !== undefined ? [`ref ${im.refName}`] : [])];
-      return `${im.index}: ${names.length > 0 ? names.join(', ') : '(untagged)'} (${im.root.digest})`;
-    })
-    .join('; ');
+/** Images a message lists before saying how many more there are (an archive may hold thousands). */
+export const MAX_CHOICES_SHOWN = 20;
+
+/**
+ * The images, for messages: `0: alpine:3, alpine:latest (sha256:…); 1: …`, at most
+ * `max` of them, then how many more. Names come from the archive and are escaped.
+ */
+export function describeChoices(images: readonly ArchiveImage[], max = MAX_CHOICES_SHOWN): string {
+  const shown = images.slice(0, max).map((im) => {
+    const names = [...im.repoTags, ...(im.refName !== undefined ? [`ref ${im.refName}`] : [])].map(printable);
+    return `${im.index}: ${names.length > 0 ? names.join(', ') : '(untagged)'} (${im.root.digest})`;
+  });
+  const more = images.length - shown.length;
+  return more > 0 ? `${shown.join('; ')}; … and ${more} more (tarpush inspect lists them all)` : shown.join('; ');
 }
 
 function matches(im: ArchiveImage, sel: string): boolean {
@@ -33,32 +40,33 @@ function matches(im: ArchiveImage, sel: string): boolean {
  */
 export function selectImages(archive: Archive, sel: ImageSelection = {}): ArchiveImage[] {
   const images = archive.images;
+  const path = printable(archive.path);
   const choices = () => describeChoices(images);
   if (sel.all) {
-    if (images.length === 0) throw new TarpushError('IMAGE_NOT_FOUND', `${archive.path} holds no images`, { file: archive.path });
+    if (images.length === 0) throw new TarpushError('IMAGE_NOT_FOUND', `${path} holds no images`, { file: archive.path });
     return [...images];
   }
   if (sel.image === undefined) {
     if (images.length === 1) return [images[0]!];
-    if (images.length === 0) throw new TarpushError('IMAGE_NOT_FOUND', `${archive.path} holds no images`, { file: archive.path });
-    throw new TarpushError('IMAGE_AMBIGUOUS', `${archive.path} holds ${images.length} images; choose one with --image (or --all): ${choices()}`, {
+    if (images.length === 0) throw new TarpushError('IMAGE_NOT_FOUND', `${path} holds no images`, { file: archive.path });
+    throw new TarpushError('IMAGE_AMBIGUOUS', `${path} holds ${images.length} images; choose one with --image (or --all): ${choices()}`, {
       file: archive.path,
     });
   }
   const wanted = sel.image;
   if (/^\d+$/.test(wanted)) {
     const im = images[Number(wanted)];
-    if (!im) throw new TarpushError('IMAGE_NOT_FOUND', `${archive.path} has no image number ${wanted}; choices: ${choices()}`, { file: archive.path });
+    if (!im) throw new TarpushError('IMAGE_NOT_FOUND', `${path} has no image number ${wanted}; choices: ${choices()}`, { file: archive.path });
     return [im];
   }
   const found = images.filter((im) => matches(im, wanted));
   if (found.length === 0) {
-    throw new TarpushError('IMAGE_NOT_FOUND', `${archive.path} has no image named ${JSON.stringify(wanted)}; choices: ${choices()}`, {
+    throw new TarpushError('IMAGE_NOT_FOUND', `${path} has no image named ${printable(JSON.stringify(wanted))}; choices: ${choices()}`, {
       file: archive.path,
     });
   }
   if (found.length > 1 && new Set(found.map((f) => f.root.digest)).size > 1) {
-    throw new TarpushError('IMAGE_AMBIGUOUS', `${JSON.stringify(wanted)} names ${found.length} different images in ${archive.path}: ${describeChoices(found)}`, {
+    throw new TarpushError('IMAGE_AMBIGUOUS', `${printable(JSON.stringify(wanted))} names ${found.length} different images in ${path}: ${describeChoices(found)}`, {
       file: archive.path,
     });
   }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,8 @@ import { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { TarpushError } from '../errors.js';
 import { detectCompression } from '../compress/detect.js';
+import { registerCleanup } from '../util/cleanup.js';
+import { ownedPrefix, removeStaleTemps } from '../util/stale-temp.js';
 import { TarEndWatcher } from './tar-end.js';
 
 /**
@@ -19,7 +22,16 @@ import { TarEndWatcher } from './tar-end.js';
  *   usually gzipped already;
  * - `maxBytes` caps the spooled size outright.
  * Memory stays at a few chunks: every write is awaited before the next read.
+ *
+ * The temp directory is named `tarpush-spool-<pid>-…` and registered with util/cleanup, so
+ * Ctrl-C or SIGTERM removes it; what a killed run (kill -9) left is removed by the next run
+ * (removeStaleSpools, called when an archive is opened).
  */
+
+export const SPOOL_PREFIX = 'tarpush-spool-';
+
+/** Remove spool directories of runs that are gone (see util/stale-temp.ts). */
+export const removeStaleSpools = (tmpDir: string = tmpdir()): Promise<string[]> => removeStaleTemps(tmpDir, SPOOL_PREFIX);
 
 export interface SpoolOptions {
   /** Name of the input in messages (`stdin`, the user's path). */
@@ -61,9 +73,13 @@ async function* prefixed(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 }
 
 export async function spool(input: Readable, opts: SpoolOptions): Promise<Spooled> {
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'tarpush-spool-'));
+  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), ownedPrefix(SPOOL_PREFIX)));
   const file = join(dir, 'archive.tar');
-  const remove = () => rm(dir, { recursive: true, force: true });
+  const unregister = registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = async () => {
+    await rm(dir, { recursive: true, force: true });
+    unregister();
+  };
   let fh: FileHandle | undefined;
   let gunzip: Gunzip | undefined;
   let source: Readable | undefined;

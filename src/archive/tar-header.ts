@@ -154,6 +154,11 @@ export interface PaxRecords {
   size?: number;
 }
 
+const beforeNul = (s: string): string => {
+  const i = s.indexOf('\0');
+  return i < 0 ? s : s.slice(0, i);
+};
+
 /**
  * Parse pax records `"<len> <key>=<value>\n"`. Returns undefined when the data is malformed
  * (length fields that do not add up), which the caller reports with the entry's position.
@@ -175,8 +180,10 @@ export function parsePax(data: Uint8Array): PaxRecords | undefined {
     if (eq < 0) return undefined;
     const key = record.slice(0, eq);
     const value = record.slice(eq + 1, -1);
-    if (key === 'path') out.path = value;
-    else if (key === 'linkpath') out.linkpath = value;
+    // A name ends at a NUL, as GNU tar reads it (`tar tvf` lists "a\0junk" as "a"): reading
+    // more than the extracting tool would lets one entry hide as another (duplicates unseen).
+    if (key === 'path') out.path = beforeNul(value);
+    else if (key === 'linkpath') out.linkpath = beforeNul(value);
     else if (key === 'size') {
       const n = Number(value);
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) return undefined;

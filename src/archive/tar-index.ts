@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { TarpushError } from '../errors.js';
 import { dirOf, normaliseEntryName, resolveWithinRoot } from './entry-name.js';
+import { printable } from '../util/printable.js';
 import {
   BLOCK,
   isZeroBlock,
@@ -90,12 +91,13 @@ const typeOf = (kind: string): TarEntryType =>
 const headerOnly = new Set(['1', '2', '3', '4', '5', '6']);
 
 export async function indexTar(file: string, opts: { label?: string } = {}): Promise<TarIndex> {
-  const label = opts.label ?? file;
+  // Escaped once: the label names the archive in every message (printable() is idempotent).
+  const label = printable(opts.label ?? file);
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${(err as Error).message}`, { file: label }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot open ${label}: ${printable((err as Error).message)}`, { file: label }, { cause: err });
   }
   try {
     const fileSize = (await fh.stat()).size;
@@ -113,7 +115,7 @@ export async function indexTar(file: string, opts: { label?: string } = {}): Pro
     return index;
   } catch (err) {
     if (err instanceof TarpushError) throw err;
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${(err as Error).message}`, { file: label }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${printable((err as Error).message)}`, { file: label }, { cause: err });
   } finally {
     await fh.close();
   }
@@ -130,7 +132,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
   let previous: string | undefined; // last entry name, to say where a problem is
 
   const where = (offset: number) =>
-    previous === undefined ? `at offset ${offset}` : `at offset ${offset} (after entry "${previous}")`;
+    previous === undefined ? `at offset ${offset}` : `at offset ${offset} (after entry "${printable(previous)}")`;
 
   while (pos < fileSize) {
     const block = await r.read(pos, BLOCK);
@@ -205,7 +207,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
     const name = normaliseEntryName(rawName);
     const type = typeOf(h.kind);
     if (name === undefined || (name === '' && type !== 'dir')) {
-      throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: entry "${rawName}" has an absolute path or a ".." segment`, {
+      throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: entry "${printable(rawName)}" has an absolute path or a ".." segment`, {
         file: label,
         entry: rawName,
       });
@@ -216,7 +218,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
         if (existing.type !== 'dir' || type !== 'dir') {
           throw new TarpushError(
             'ARCHIVE_DUPLICATE_ENTRY',
-            `${label}: entry "${name}" appears more than once (offsets ${existing.offset - BLOCK} and ${pos}); refusing to guess which one is meant`,
+            `${label}: entry "${printable(name)}" appears more than once (offsets ${existing.offset - BLOCK} and ${pos}); refusing to guess which one is meant`,
             { file: label, entry: name },
           );
         }
@@ -233,7 +235,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
 }
 
 function truncated(label: string, entry: string, fileSize: number): TarpushError {
-  return new TarpushError('ARCHIVE_TRUNCATED', `${label} is truncated: entry "${entry}" needs more bytes than the ${fileSize} the archive has`, {
+  return new TarpushError('ARCHIVE_TRUNCATED', `${label} is truncated: entry "${printable(entry)}" needs more bytes than the ${fileSize} the archive has`, {
     file: label,
     entry,
   });
@@ -242,7 +244,7 @@ function truncated(label: string, entry: string, fileSize: number): TarpushError
 function resolveEntry(entries: ReadonlyMap<string, TarEntry>, name: string, label: string): TarEntry | undefined {
   const start = normaliseEntryName(name);
   if (start === undefined) {
-    throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${name}" points outside the archive`, { file: label, entry: name });
+    throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: "${printable(name)}" points outside the archive`, { file: label, entry: name });
   }
   let path = start;
   let hops = 0;
@@ -253,7 +255,7 @@ function resolveEntry(entries: ReadonlyMap<string, TarEntry>, name: string, labe
       const e = entries.get(prefix);
       if (!e || (e.type !== 'symlink' && e.type !== 'hardlink')) continue;
       if (++hops > MAX_LINK_HOPS) {
-        throw new TarpushError('ARCHIVE_LINK_LOOP', `${label}: links from "${name}" loop or chain more than ${MAX_LINK_HOPS} times`, {
+        throw new TarpushError('ARCHIVE_LINK_LOOP', `${label}: links from "${printable(name)}" loop or chain more than ${MAX_LINK_HOPS} times`, {
           file: label,
           entry: name,
         });
@@ -264,7 +266,7 @@ function resolveEntry(entries: ReadonlyMap<string, TarEntry>, name: string, labe
       const target =
         e.type === 'symlink' ? (link.startsWith('/') ? undefined : resolveWithinRoot(dir ? `${dir}/${link}` : link)) : normaliseEntryName(link);
       if (target === undefined || (e.type === 'hardlink' && target === '')) {
-        throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: link "${prefix}" -> "${link}" points outside the archive`, {
+        throw new TarpushError('ARCHIVE_ENTRY_UNSAFE', `${label}: link "${printable(prefix)}" -> "${printable(link)}" points outside the archive`, {
           file: label,
           entry: prefix,
         });

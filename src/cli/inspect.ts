@@ -37,7 +37,7 @@ interface Described {
 
 /** Describe (and optionally verify) the images of an archive file, directory or `-`. */
 export async function inspectArchive(path: string, opts: InspectOptions, io: CliIO): Promise<number> {
-  const archive = await openArchive(path, { stdin: io.stdin });
+  const archive = await openArchive(path, { stdin: io.stdin, onNote: (message) => io.stderr.write(`tarpush: ${message}\n`) });
   try {
     const chosen = selectImages(archive, opts.image !== undefined ? { image: opts.image } : { all: true });
     const out: Described = { format: archive.format, images: [] };

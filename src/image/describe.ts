@@ -49,14 +49,19 @@ export function describeImage(image: Image, names: DescribeNames): ImageDescript
 /**
  * Describe an image or an index. An index is flattened: one description per platform
  * image, each naming the index it belongs to (the outermost one, whose digest is what a
- * tag would point at). Nested indexes are walked depth first, in index order.
+ * tag would point at). Nested indexes are walked depth first, in index order, and each
+ * digest once: indexes may list a child many times or share children (the archive model
+ * is a DAG, see ImageIndex), and an image is described where it is first reached.
  */
 export function describeImages(item: Image | ImageIndex, names: DescribeNames): ImageDescription[] {
   if (item.kind === 'image') return [describeImage(item, names)];
   const top = { digest: item.digest, mediaType: item.mediaType };
   const out: ImageDescription[] = [];
+  const seen = new Set<string>([item.digest]);
   const walk = (idx: ImageIndex): void => {
     for (const child of idx.manifests) {
+      if (seen.has(child.item.digest)) continue;
+      seen.add(child.item.digest);
       if (child.item.kind === 'index') {
         walk(child.item);
         continue;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TarpushError } from '../errors.js';
+import { printable } from '../util/printable.js';
 
 /** A content digest `sha256:<64 hex>` (the only algorithm registries agree on). */
 export type Digest = `sha256:${string}`;
@@ -11,7 +12,7 @@ export function isDigest(s: unknown): s is Digest {
 }
 
 export function parseDigest(s: string, what = 'digest'): Digest {
-  if (!isDigest(s)) throw new TarpushError('MANIFEST_INVALID', `${what} ${JSON.stringify(s)} is not a sha256 digest`);
+  if (!isDigest(s)) throw new TarpushError('MANIFEST_INVALID', `${what} ${printable(JSON.stringify(s))} is not a sha256 digest`);
   return s;
 }
 

@@ -1,4 +1,5 @@
 import { TarpushError, type ErrorCode } from '../errors.js';
+import { printable } from '../util/printable.js';
 
 /**
  * Small shape checks for JSON documents (manifests, indexes, configs, manifest.json): each
@@ -15,14 +16,15 @@ export class Shape {
 
   fail(field: string, problem: string): never {
     const at = field ? ` field ${field}` : '';
-    throw new TarpushError(this.code, `${this.where}:${at} ${problem}`, { entry: this.where, field });
+    // Field names and values come from the document: escaped, so the error stays one plain line.
+    throw new TarpushError(this.code, printable(`${this.where}:${at} ${problem}`), { entry: this.where, field });
   }
 
   parse(raw: Buffer | string, what: string): unknown {
     try {
       return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
     } catch (err) {
-      throw new TarpushError(this.code, `${this.where}: ${what} is not valid JSON (${(err as Error).message})`, { entry: this.where }, { cause: err });
+      throw new TarpushError(this.code, printable(`${this.where}: ${what} is not valid JSON (${(err as Error).message})`), { entry: this.where }, { cause: err });
     }
   }
 

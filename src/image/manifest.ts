@@ -3,6 +3,7 @@ import { isDigest, type Digest } from './digest.js';
 import { Shape, type JsonObject } from './json-shape.js';
 import { MediaType, type ManifestFormat } from './media-types.js';
 import type { Descriptor, Platform } from './types.js';
+import { printable } from '../util/printable.js';
 
 /**
  * Image manifests and indexes: building them byte for byte as go-containerregistry would
@@ -214,7 +215,7 @@ export function parseIndex(raw: Buffer | string, where: string): ParsedIndex {
 /** Throws MANIFEST_INVALID when a manifest's own mediaType field disagrees with the descriptor that pointed at it. */
 export function checkDeclaredMediaType(declared: string | undefined, expected: string, where: string): void {
   if (declared !== undefined && declared !== expected) {
-    throw new TarpushError('MANIFEST_INVALID', `${where}: mediaType ${JSON.stringify(declared)} disagrees with the descriptor's ${JSON.stringify(expected)}`, {
+    throw new TarpushError('MANIFEST_INVALID', `${where}: mediaType ${printable(JSON.stringify(declared))} disagrees with the descriptor's ${printable(JSON.stringify(expected))}`, {
       entry: where,
     });
   }

@@ -80,7 +80,17 @@ export interface Image {
   readonly platform?: Platform;
 }
 
-/** A multi-platform index (OCI index or Docker manifest list). */
+/**
+ * A multi-platform index (OCI index or Docker manifest list).
+ *
+ * Guarantee of the archive readers: within one opened archive, the same digest is the same
+ * object. An index that lists a child twice, nested indexes that share children, and
+ * entry points that share manifests all hold the one Image / ImageIndex built for that
+ * digest, so the model is a DAG (no cycles, at most MAX_MANIFESTS distinct digests, see
+ * src/archive/manifest-dag.ts), not a tree. A walk over `manifests` must therefore visit
+ * each digest once (a Set of digests, or of objects), or it grows with the number of paths,
+ * which is exponential in the nesting.
+ */
 export interface ImageIndex {
   readonly kind: 'index';
   readonly mediaType: string;

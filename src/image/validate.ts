@@ -3,6 +3,7 @@ import { isDigest, sha256 } from './digest.js';
 import { isImageConfigMediaType, parseConfig } from './config.js';
 import { MediaType, isManifestMediaType } from './media-types.js';
 import type { Image } from './types.js';
+import { printable } from '../util/printable.js';
 
 /**
  * Structure checks, run when an archive is opened and before any byte is uploaded: they
@@ -40,7 +41,7 @@ export const isForeignLayerMediaType = (m: string): boolean => m.includes('.nond
 export function isImageManifestConfig(manifestMediaType: string, configMediaType: string, where: string): boolean {
   if (isImageConfigMediaType(configMediaType)) return true;
   if (manifestMediaType === MediaType.dockerManifest) {
-    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: config media type ${JSON.stringify(configMediaType)} is not an image config`, {
+    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: config media type ${printable(JSON.stringify(configMediaType))} is not an image config`, {
       entry: where,
     });
   }
@@ -49,7 +50,7 @@ export function isImageManifestConfig(manifestMediaType: string, configMediaType
 
 export function checkLayerMediaType(mediaType: string, where: string, field: string): void {
   if (!isLayerMediaType(mediaType)) {
-    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: ${field} has unknown layer media type ${JSON.stringify(mediaType)}`, {
+    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: ${field} has unknown layer media type ${printable(JSON.stringify(mediaType))}`, {
       entry: where,
       field,
     });
@@ -58,7 +59,7 @@ export function checkLayerMediaType(mediaType: string, where: string, field: str
 
 export function checkManifestMediaType(mediaType: string, where: string): void {
   if (!isManifestMediaType(mediaType)) {
-    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: unknown manifest media type ${JSON.stringify(mediaType)}`, { entry: where });
+    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: unknown manifest media type ${printable(JSON.stringify(mediaType))}`, { entry: where });
   }
 }
 
@@ -111,14 +112,14 @@ export function validateImage(image: Image, where: string, opts: { artifact?: bo
   checkManifestMediaType(image.mediaType, where);
   checkBytesDigest(image.rawManifest, image.digest, `${where} (manifest)`);
   if (!isDigest(image.config.digest)) {
-    throw new TarpushError('MANIFEST_INVALID', `${where}: config digest ${JSON.stringify(image.config.digest)} is not a sha256 digest`, { entry: where });
+    throw new TarpushError('MANIFEST_INVALID', `${where}: config digest ${printable(JSON.stringify(image.config.digest))} is not a sha256 digest`, { entry: where });
   }
   checkSize(image.config.size, image.rawConfig.length, `${where} (config)`);
   checkBytesDigest(image.rawConfig, image.config.digest, `${where} (config)`);
 
   image.layers.forEach((layer, i) => {
     if (!isDigest(layer.digest)) {
-      throw new TarpushError('MANIFEST_INVALID', `${where}: layers[${i}] digest ${JSON.stringify(layer.digest)} is not a sha256 digest`, {
+      throw new TarpushError('MANIFEST_INVALID', `${where}: layers[${i}] digest ${printable(JSON.stringify(layer.digest))} is not a sha256 digest`, {
         entry: where,
       });
     }

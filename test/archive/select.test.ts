@@ -77,3 +77,85 @@ describe('selectImages', () => {
     assert.throws(() => selectImages(oci), tarpushError('IMAGE_AMBIGUOUS', /ref v1/, /ref v2/));
   });
 });
+
+/** No character a terminal would act on: controls, DEL, C1, bidi overrides. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('messages about many or oddly named images', () => {
+  it('IMAGE_AMBIGUOUS for 10,000 images lists 20 and says how many more', async () => {
+    const l = await makeLayer({ z: '1' });
+    const image = { layers: [l], config: makeConfig([l.diffId]) };
+    const many = await openArchive(
+      await writeTemp(dir, 'many.tar', await packTar(kanikoEntries(Array.from({ length: 10_000 }, (_, i) => ({ ...image, tags: [`r.example/app:v${i}`] }))))),
+    );
+    try {
+      const err = (() => {
+        try {
+          selectImages(many);
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      assert.ok(err);
+      tarpushError('IMAGE_AMBIGUOUS', /10000 images/, /19: r\.example\/app:v19 /, /… and 9980 more/)(err);
+      assert.doesNotMatch(err.message, /app:v20\b/);
+      assert.ok(err.message.length < 3000, `${err.message.length} characters`);
+      assert.throws(() => selectImages(many, { image: 'nope:1' }), (e: Error) => /… and 9980 more/.test(e.message) && e.message.length < 3000);
+    } finally {
+      await many.close();
+    }
+  });
+
+  it('escapes RepoTags, entry names and manifest.json strings in messages', async () => {
+    const l = await makeLayer({ e: '1' });
+    const config = makeConfig([l.diffId]);
+    const evil = await openArchive(
+      await writeTemp(dir, 'evil.tar', await packTar(kanikoEntries([{ layers: [l], config, tags: ['evil\n\u001b[31mred:1'] }, { layers: [l], config, tags: ['x\u202eabc:1'] }]))),
+    );
+    try {
+      assert.throws(
+        () => selectImages(evil),
+        (e: Error) => {
+          assert.doesNotMatch(e.message, RAW_CONTROL);
+          assert.match(e.message, /evil\\n\\x1b\[31mred:1/);
+          assert.match(e.message, /x\\u202eabc:1/);
+          return true;
+        },
+      );
+    } finally {
+      await evil.close();
+    }
+
+    // An entry name with a newline and ESC, written twice.
+    const dupName = 'layer\n\u001b[2J.tar';
+    await assert.rejects(openArchive(await writeTemp(dir, 'dup.tar', await packTar([{ name: dupName, data: 'a' }, { name: dupName, data: 'b' }]))), (e: Error) => {
+      tarpushError('ARCHIVE_DUPLICATE_ENTRY', /layer\\n\\x1b\[2J\.tar/)(e);
+      assert.doesNotMatch(e.message, RAW_CONTROL);
+      return true;
+    });
+
+    // manifest.json naming a layer entry that is not there, its name carrying a bidi override.
+    const manifest = JSON.stringify([{ Config: 'c.json', RepoTags: ['a:1'], Layers: ['\u202egz.rat'] }]);
+    await assert.rejects(
+      openArchive(await writeTemp(dir, 'missing.tar', await packTar([{ name: 'manifest.json', data: manifest }, { name: 'c.json', data: config }]))),
+      (e: Error) => {
+        tarpushError('ARCHIVE_ENTRY_MISSING', /\\u202egz\.rat/)(e);
+        assert.doesNotMatch(e.message, RAW_CONTROL);
+        return true;
+      },
+    );
+
+    // A key of a manifest.json object (LayerSources) that is not a digest, with an ESC in it.
+    const badKey = JSON.stringify([{ Config: 'c.json', RepoTags: null, Layers: ['l.tar'], LayerSources: { '\u001b]0;owned\u0007': {} } }]);
+    await assert.rejects(
+      openArchive(await writeTemp(dir, 'badkey.tar', await packTar([{ name: 'manifest.json', data: badKey }, { name: 'c.json', data: config }]))),
+      (e: Error) => {
+        tarpushError('MANIFEST_INVALID', /(\\x1b|\\u001b)\]0;owned(\\x07|\\u0007)/)(e);
+        assert.doesNotMatch(e.message, RAW_CONTROL);
+        return true;
+      },
+    );
+  });
+});

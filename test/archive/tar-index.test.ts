@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { isTarpushError } from '../../src/errors.js';
@@ -180,6 +181,46 @@ describe('tar indexer', () => {
       // Directories may repeat.
       const idx = await indexOf([{ name: 'd/', type: 'directory' }, { name: 'd', type: 'directory' }]);
       assert.equal(idx.entries.get('d')!.type, 'dir');
+    });
+  });
+
+  describe('NUL inside pax names', () => {
+    /** One pax record (length counts bytes, the NUL included). */
+    const rec = (key: string, value: string): string => {
+      const body = ` ${key}=${value}\n`;
+      let len = Buffer.byteLength(body) + 1;
+      while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+      return `${len}${body}`;
+    };
+    const withNuls = () =>
+      Buffer.concat([
+        rawEntry({ name: 'PaxHeaders/1', typeflag: 'x' }, rec('path', 'manifest.json\0junk')),
+        rawEntry({ name: 'header-name' }, '[]'),
+        rawEntry({ name: 'PaxHeaders/2', typeflag: 'x' }, rec('linkpath', 'target\0more')),
+        rawEntry({ name: 'link', typeflag: '2', linkname: 'header-target' }),
+        rawEntry({ name: 'target' }, 'x'),
+        endOfArchive(),
+      ]);
+
+    it('reads names and link targets as GNU tar lists them (cut at the NUL)', async () => {
+      const file = await tarFile(withNuls());
+      const idx = await indexTar(file);
+      assert.deepEqual([...idx.entries.keys()], ['manifest.json', 'link', 'target']);
+      assert.equal(idx.entries.get('link')!.linkname, 'target');
+      // GNU tar, installed here, is the reference.
+      const listed = execFileSync('tar', ['tvf', file], { encoding: 'utf8' }).trim().split('\n');
+      const names = listed.map((l) => l.replace(/^(\S+\s+){5}/, ''));
+      assert.deepEqual(names, ['manifest.json', 'link -> target', 'target']);
+    });
+
+    it('a duplicate formed by a NUL in a pax path is refused', async () => {
+      const dup = Buffer.concat([
+        rawEntry({ name: 'manifest.json' }, '[]'),
+        rawEntry({ name: 'PaxHeaders/1', typeflag: 'x' }, rec('path', 'manifest.json\0junk')),
+        rawEntry({ name: 'other' }, '[1]'),
+        endOfArchive(),
+      ]);
+      await assert.rejects(indexTar(await tarFile(dup)), rejectsWith('ARCHIVE_DUPLICATE_ENTRY', /"manifest\.json" appears more than once/));
     });
   });
 

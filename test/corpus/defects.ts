@@ -35,6 +35,8 @@ export type Defect =
   | { kind: 'entry-size'; entry: string; notEqual?: number; min?: number }
   /** index.json → manifests[0] → … nests at least this deep */
   | { kind: 'index-depth'; min: number }
+  /** index.json reaches at least this many distinct manifest / index blobs, every one present with its true digest */
+  | { kind: 'distinct-manifests'; min: number }
   /** gzip-level defects; memberLength = bytes of the valid member before trailing garbage */
   | { kind: 'gzip'; expect: 'truncated' | 'trailing-garbage' | 'bad-crc' | 'corrupt'; memberLength?: number }
   /** a small gzip whose trailer claims at least this many uncompressed bytes, tar inside */
@@ -199,6 +201,23 @@ export async function checkDefect(file: string, d: Defect): Promise<string | und
           depth++;
         }
         return depth >= d.min ? undefined : `nests ${depth} deep`;
+      }
+      case 'distinct-manifests': {
+        const l = listing(file);
+        const byName = new Map(l.entries.map((e) => [norm(e.name), e.data]));
+        type Doc = { manifests?: { digest: string }[] };
+        const seen = new Set<string>();
+        const queue = [...((JSON.parse(byName.get('index.json')!.toString()) as Doc).manifests ?? [])];
+        while (queue.length > 0) {
+          const { digest } = queue.pop()!;
+          if (seen.has(digest)) continue;
+          seen.add(digest);
+          const blob = byName.get(`blobs/sha256/${digest.slice(7)}`);
+          if (!blob) return `blob ${digest} is missing`;
+          if (`sha256:${createHash('sha256').update(blob).digest('hex')}` !== digest) return `blob ${digest} has another digest`;
+          queue.push(...((JSON.parse(blob.toString()) as Doc).manifests ?? []));
+        }
+        return seen.size >= d.min ? undefined : `reaches ${seen.size} distinct manifests`;
       }
       case 'gzip': {
         const b = readFileSync(file);

@@ -661,6 +661,17 @@ function cases(): CaseSpec[] {
       defect: { kind: 'entries', duplicate: [p.layers[0]!.name] },
     });
     add({
+      name: 'duplicate-pax-path-nul',
+      content: tarArchive([
+        ...entries,
+        { name: 'PaxHeaders.0/manifest', type: 'pax', data: Buffer.from(paxRecord('path', 'manifest.json\0junk')) },
+        { name: 'other.json', data: json(other.manifest) },
+      ]),
+      expectCode: 'ARCHIVE_DUPLICATE_ENTRY',
+      note: 'a second manifest.json hidden behind a pax path "manifest.json\\0junk": GNU tar ends the name at the NUL, so it is a duplicate',
+      defect: { kind: 'entries', duplicate: ['manifest.json'] },
+    });
+    add({
       name: 'duplicate-dot-slash',
       content: tarArchive([...entries, { name: './manifest.json', data: json(other.manifest) }]),
       expectCode: 'ARCHIVE_DUPLICATE_ENTRY',
@@ -894,6 +905,27 @@ function cases(): CaseSpec[] {
         alsoAccept: ['ARCHIVE_LINK_LOOP'],
         note: 'index.json → 100 nested image indexes (honest digests) → the image: nesting far beyond any real multi-platform image; a reader must bound its recursion',
         defect: { kind: 'index-depth', min: 100 },
+      });
+    }
+    {
+      // 10,001 distinct image manifests (one config and layer set, told apart by an
+      // annotation) under one index: each is small and honest; together they pass the cap.
+      const blobs = new Map(p.blobs);
+      const m = JSON.parse(p.blobs.get(mhex)!.toString()) as { [k: string]: Json };
+      const children: Json[] = [];
+      for (let i = 0; i < 10_001; i++) {
+        const b = json({ ...m, annotations: { n: String(i) } });
+        blobs.set(sha256hex(b), b);
+        children.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(b), size: b.length });
+      }
+      const top = json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: children });
+      blobs.set(sha256hex(top), top);
+      add({
+        name: 'oci-too-many-manifests',
+        content: tarOf({ ...p, blobs, index: { ...p.index, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(top), size: top.length }] } }),
+        expectCode: 'ARCHIVE_TOO_LARGE',
+        note: 'index.json → one index of 10,001 distinct image manifests (honest digests): over the 10,000 manifests an archive may hold, a bound on the work of reading and pushing it',
+        defect: { kind: 'distinct-manifests', min: 10_002 },
       });
     }
     const badDigest = (name: string, digest: string, note: string): void =>

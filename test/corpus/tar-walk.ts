@@ -72,7 +72,11 @@ function parsePax(data: Buffer): Map<string, string> | undefined {
     const rec = data.subarray(sp + 1, end - 1).toString('utf8');
     const eq = rec.indexOf('=');
     if (eq <= 0) return undefined;
-    out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    const key = rec.slice(0, eq);
+    let value = rec.slice(eq + 1);
+    // Names end at a NUL, as GNU tar reads them (checked against `tar tvf`).
+    if ((key === 'path' || key === 'linkpath') && value.includes('\0')) value = value.slice(0, value.indexOf('\0'));
+    out.set(key, value);
     pos = end;
   }
   return out;

@@ -49,4 +49,20 @@ describe('describeImages', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(out)), out);
     assert.doesNotMatch(JSON.stringify(out), /d\.tar/);
   });
+
+  it('describes each image once when indexes repeat or share children (first place reached, index order)', () => {
+    // A hand-built DAG: top lists [inner, amd, inner], inner lists [arm, amd, arm].
+    const root = archive.images[0]!.root;
+    assert.equal(root.kind, 'index');
+    const [amdChild, armChild] = root.kind === 'index' ? root.manifests : [];
+    const inner = { kind: 'index' as const, mediaType: root.mediaType, rawManifest: Buffer.from('{}'), digest: `sha256:${'1'.repeat(64)}` as const, manifests: [armChild!, amdChild!, armChild!] };
+    const innerChild = { descriptor: { mediaType: root.mediaType, digest: inner.digest, size: 2 }, item: inner };
+    const top = { ...inner, digest: `sha256:${'2'.repeat(64)}` as const, manifests: [innerChild, amdChild!, innerChild] };
+    const out = describeImages(top, { repoTags: [] });
+    assert.deepEqual(
+      out.map((d) => d.digest),
+      [arm.digest, amd.digest],
+    );
+    assert.ok(out.every((d) => d.index?.digest === top.digest));
+  });
 });

@@ -15,9 +15,12 @@ import { readOciLayout } from './oci-layout.js';
 
 const IMAGE_NAME = 'io.containerd.image.name';
 
-function configDigests(item: Image | ImageIndex, into = new Set<string>()): Set<string> {
+/** Config digests of every image under `item`, each manifest visited once (the model is a DAG). */
+function configDigests(item: Image | ImageIndex, into = new Set<string>(), seen = new Set<string>()): Set<string> {
+  if (seen.has(item.digest)) return into;
+  seen.add(item.digest);
   if (item.kind === 'image') into.add(item.config.digest);
-  else for (const c of item.manifests) configDigests(c.item, into);
+  else for (const c of item.manifests) configDigests(c.item, into, seen);
   return into;
 }
 

@@ -6,8 +6,9 @@ import { buildManifest, parseDescriptor, parseDigestField } from '../../image/ma
 import { MediaType } from '../../image/media-types.js';
 import type { ArchiveImage, Descriptor, Image } from '../../image/types.js';
 import { checkBytesDigest, checkHasLayers, checkLayerCount, checkSize, validateImage } from '../../image/validate.js';
-import { readRegion, type ArchiveFiles } from '../files.js';
+import { readRegion, type ArchiveFiles, type FileRegion } from '../files.js';
 import { layerFromRegion, type ArchiveLayer } from '../layer.js';
+import { MAX_MANIFESTS } from '../manifest-dag.js';
 
 /**
  * `manifest.json`, the table of contents `docker save` introduced and go-containerregistry's
@@ -35,6 +36,12 @@ export async function readManifestJson(files: ArchiveFiles): Promise<ManifestJso
   const list = s.array(s.parse(raw, MANIFEST_JSON), '');
   // A well-formed list of nothing: the archive holds no image (not a malformed one).
   if (list.length === 0) throw new TarpushError('ARCHIVE_EMPTY', `${region.location} lists no images`, { file: files.label, entry: MANIFEST_JSON });
+  if (list.length > MAX_MANIFESTS) {
+    throw new TarpushError('ARCHIVE_TOO_LARGE', `${region.location} lists ${list.length} images, more than ${MAX_MANIFESTS} (limit)`, {
+      file: files.label,
+      entry: MANIFEST_JSON,
+    });
+  }
   return list.map((item, i) => {
     const o = s.object(item, `[${i}]`);
     const layerSources = new Map<Digest, Descriptor>();
@@ -81,10 +88,30 @@ export function digestFromLayerName(name: string): Digest | undefined {
  * gives it (checked when the layer is uploaded); uncompressed bytes have the diff_id as
  * digest; only a compressed layer under another name is hashed here (one read of it).
  */
-export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEntry, i: number): Promise<ArchiveImage> {
+/**
+ * What entries of one manifest.json share: a layer named by several entries is read (and,
+ * when nothing states its digest, hashed) once; an image several entries describe (the same
+ * config and layers under other tags) is one object, as the OCI reader guarantees.
+ */
+export interface EntryMemo {
+  readonly configs: Map<string, Promise<{ region: FileRegion; raw: Buffer }>>;
+  readonly layers: Map<string, Promise<ArchiveLayer>>;
+  readonly images: Map<string, Image>;
+}
+
+export const newEntryMemo = (): EntryMemo => ({ configs: new Map(), layers: new Map(), images: new Map() });
+
+export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEntry, i: number, memo: EntryMemo = newEntryMemo()): Promise<ArchiveImage> {
   const where = `${files.label}!${MANIFEST_JSON}[${i}]`;
-  const configRegion = await files.require(entry.config, `config of ${MANIFEST_JSON}[${i}]`);
-  const rawConfig = await readRegion(configRegion, MAX_CONFIG_BYTES, 'config');
+  let configRead = memo.configs.get(entry.config);
+  if (!configRead) {
+    configRead = (async () => {
+      const region = await files.require(entry.config, `config of ${MANIFEST_JSON}[${i}]`);
+      return { region, raw: await readRegion(region, MAX_CONFIG_BYTES, 'config') };
+    })();
+    memo.configs.set(entry.config, configRead);
+  }
+  const { region: configRegion, raw: rawConfig } = await configRead;
   const configDigest = sha256(rawConfig);
   const named = digestFromConfigName(entry.config);
   if (named) checkBytesDigest(rawConfig, named, configRegion.location);
@@ -97,14 +124,20 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
     const diffId = config.diffIds[j]!;
     const region = await files.require(name, `layer ${j} of ${MANIFEST_JSON}[${i}]`);
     const foreign = entry.layerSources.get(diffId);
-    if (foreign) {
-      checkSize(foreign.size, region.size, region.location);
-      const input = { region, digest: foreign.digest, mediaType: foreign.mediaType, format: 'docker' as const, diffId };
-      layers.push(await layerFromRegion({ ...input, ...(foreign.urls ? { urls: foreign.urls } : {}), ...(foreign.annotations ? { annotations: foreign.annotations } : {}) }));
-      continue;
+    if (foreign) checkSize(foreign.size, region.size, region.location);
+    const key = `${region.location}\0${diffId}\0${foreign ? JSON.stringify(foreign) : ''}`;
+    let layer = memo.layers.get(key);
+    if (!layer) {
+      if (foreign) {
+        const input = { region, digest: foreign.digest, mediaType: foreign.mediaType, format: 'docker' as const, diffId };
+        layer = layerFromRegion({ ...input, ...(foreign.urls ? { urls: foreign.urls } : {}), ...(foreign.annotations ? { annotations: foreign.annotations } : {}) });
+      } else {
+        const digest = digestFromLayerName(name);
+        layer = layerFromRegion({ region, format: 'docker', diffId, ...(digest ? { digest } : {}) });
+      }
+      memo.layers.set(key, layer);
     }
-    const digest = digestFromLayerName(name);
-    layers.push(await layerFromRegion({ region, format: 'docker', diffId, ...(digest ? { digest } : {}) }));
+    layers.push(await layer);
   }
 
   const configDescriptor: Descriptor = { mediaType: MediaType.dockerConfig, size: rawConfig.length, digest: configDigest };
@@ -115,6 +148,8 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
     return { mediaType: l.mediaType, size: l.size, digest: l.digest };
   });
   const rawManifest = buildManifest({ format: 'docker', config: configDescriptor, layers: layerDescriptors });
+  const known = memo.images.get(sha256(rawManifest));
+  if (known) return { index: i, repoTags: entry.repoTags, root: known };
   const image: Image = {
     kind: 'image',
     mediaType: MediaType.dockerManifest,
@@ -126,11 +161,13 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
     ...(config.platform ? { platform: config.platform } : {}),
   };
   validateImage(image, where);
+  memo.images.set(image.digest, image);
   return { index: i, repoTags: entry.repoTags, root: image };
 }
 
 export async function imagesFromManifestJson(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
+  const memo = newEntryMemo();
   const out: ArchiveImage[] = [];
-  for (const [i, e] of entries.entries()) out.push(await imageFromEntry(files, e, i));
+  for (const [i, e] of entries.entries()) out.push(await imageFromEntry(files, e, i, memo));
   return out;
 }

@@ -14,8 +14,11 @@ import {
   isImageManifestConfig,
   validateImage,
 } from '../../image/validate.js';
+import { platformText } from '../../image/platform-text.js';
+import { printable } from '../../util/printable.js';
 import { readRegion, type ArchiveFiles } from '../files.js';
 import { absentForeignLayer, layerFromRegion, type ArchiveLayer } from '../layer.js';
+import { ManifestDag } from '../manifest-dag.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from './manifest-json.js';
 
 /**
@@ -24,13 +27,14 @@ import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from './manifest-json.js';
  * manifest, index and config is read (they are small and capped), its size checked against
  * the blob and its sha256 against the descriptor. Layers are only sized and sniffed.
  * Docker 25's `docker save` output is such a layout too (see docker-save-oci.ts).
+ * Manifests are built once per digest (manifest-dag.ts): entry points and indexes that
+ * share children share the same objects, and the archive's manifests are bounded in number
+ * and nesting.
  */
 
 export const OCI_LAYOUT = 'oci-layout';
 export const INDEX_JSON = 'index.json';
 export const REF_NAME = 'org.opencontainers.image.ref.name';
-/** Nested indexes deeper than this are refused (content addressing rules out cycles; this bounds the work). */
-const MAX_DEPTH = 8;
 
 export interface OciLayoutEntry {
   /** Position in index.json. */
@@ -47,8 +51,13 @@ export const blobName = (d: Digest): string => `blobs/sha256/${digestHex(d)}`;
 const isAttestation = (d: Descriptor): boolean => d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 
 class LayoutReader {
-  private readonly cache = new Map<string, Promise<Image | ImageIndex>>();
-  constructor(private readonly files: ArchiveFiles) {}
+  readonly dag: ManifestDag<Image | ImageIndex>;
+  // Manifests may share configs and layers (thousands of them, in a hostile archive): read each once.
+  private readonly configs = new Map<string, Promise<{ raw: Buffer; location: string }>>();
+  private readonly layers = new Map<string, Promise<ArchiveLayer>>();
+  constructor(private readonly files: ArchiveFiles) {
+    this.dag = new ManifestDag(files.label, (d, child) => (isIndexMediaType(d.mediaType) ? this.loadIndex(d, child) : this.loadImage(d)));
+  }
 
   /** A small JSON blob: present, of the descriptor's size, under `cap`, with the descriptor's digest. */
   async readBlob(d: Descriptor, cap: number, what: string): Promise<{ raw: Buffer; location: string }> {
@@ -59,38 +68,26 @@ class LayoutReader {
     return { raw, location: region.location };
   }
 
-  load(d: Descriptor, depth: number): Promise<Image | ImageIndex> {
-    const key = `${d.mediaType} ${d.digest}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      p = isIndexMediaType(d.mediaType) ? this.loadIndex(d, depth) : this.loadImage(d);
-      this.cache.set(key, p);
-    }
-    return p;
-  }
-
-  private async loadIndex(d: Descriptor, depth: number): Promise<ImageIndex> {
+  private async loadIndex(d: Descriptor, child: (c: Descriptor) => Promise<Image | ImageIndex>): Promise<ImageIndex> {
     const { raw, location } = await this.readBlob(d, MAX_MANIFEST_BYTES, 'index');
-    if (depth >= MAX_DEPTH) {
-      throw new TarpushError('MANIFEST_INVALID', `${location}: indexes nested more than ${MAX_DEPTH} deep`, { entry: location });
-    }
     const idx = parseIndex(raw, location);
     checkDeclaredMediaType(idx.mediaType, d.mediaType, location);
     if (idx.manifests.length === 0) throw new TarpushError('MANIFEST_INVALID', `${location}: index lists no manifests`, { entry: location });
     const manifests: IndexChild[] = [];
-    for (const [i, child] of idx.manifests.entries()) {
-      checkKnownManifestType(child, `${location} manifests[${i}]`);
-      if (!(await this.files.find(blobName(child.digest)))) {
+    for (const [i, c] of idx.manifests.entries()) {
+      checkKnownManifestType(c, `${location} manifests[${i}]`);
+      if (!(await this.files.find(blobName(c.digest)))) {
         // Typical of `docker save` with the containerd store: the whole index is saved but
         // only the local platform's blobs. Pushing it would publish dangling references.
-        const p = child.platform ? ` (platform ${[child.platform.os, child.platform.architecture, child.platform.variant].filter(Boolean).join('/')})` : '';
+        const p = c.platform ? ` (platform ${printable(platformText(c.platform))})` : '';
         throw new TarpushError(
           'ARCHIVE_ENTRY_MISSING',
-          `${location}: index lists manifest ${child.digest}${p}, which is not in ${this.files.label} (a partial multi-platform save?)`,
-          { file: this.files.label, entry: blobName(child.digest) },
+          `${location}: index lists manifest ${c.digest}${p}, which is not in ${this.files.label} (a partial multi-platform save?)`,
+          { file: this.files.label, entry: blobName(c.digest) },
         );
       }
-      manifests.push({ descriptor: child, item: await this.load(child, depth + 1) });
+      // The same child listed twice is the same object twice (one model per digest).
+      manifests.push({ descriptor: c, item: await child(c) });
     }
     return { kind: 'index', mediaType: d.mediaType, rawManifest: raw, digest: d.digest, manifests };
   }
@@ -99,7 +96,10 @@ class LayoutReader {
     const { raw, location } = await this.readBlob(d, MAX_MANIFEST_BYTES, 'manifest');
     const m = parseManifest(raw, location);
     checkDeclaredMediaType(m.mediaType, d.mediaType, location);
-    const { raw: rawConfig, location: configLocation } = await this.readBlob(m.config, MAX_CONFIG_BYTES, 'config');
+    const configKey = `${m.config.digest} ${m.config.size}`;
+    let configRead = this.configs.get(configKey);
+    if (!configRead) this.configs.set(configKey, (configRead = this.readBlob(m.config, MAX_CONFIG_BYTES, 'config')));
+    const { raw: rawConfig, location: configLocation } = await configRead;
     const artifact =
       !isImageManifestConfig(d.mediaType, m.config.mediaType, location) || m.artifactType !== undefined || isAttestation(d);
     const config = isImageConfigMediaType(m.config.mediaType) ? parseConfig(rawConfig, configLocation) : undefined;
@@ -111,28 +111,10 @@ class LayoutReader {
     const layers: ArchiveLayer[] = [];
     for (const [j, ld] of m.layers.entries()) {
       const diffId = artifact ? ld.digest : config!.diffIds[j]!;
-      const region = await this.files.find(blobName(ld.digest));
-      if (!region) {
-        // Foreign layers may be left out of a layout: their descriptor says where they live.
-        if (isForeignLayerMediaType(ld.mediaType) && ld.urls?.length) {
-          layers.push(absentForeignLayer(ld, diffId, location));
-          continue;
-        }
-        await this.files.require(blobName(ld.digest), `layer ${j} of ${location}`);
-      }
-      checkSize(ld.size, region!.size, region!.location);
-      layers.push(
-        await layerFromRegion({
-          region: region!,
-          digest: ld.digest,
-          mediaType: ld.mediaType,
-          format: 'oci',
-          diffId,
-          ...(artifact ? { diffIdDeclared: false } : {}),
-          ...(ld.urls ? { urls: ld.urls } : {}),
-          ...(ld.annotations ? { annotations: ld.annotations } : {}),
-        }),
-      );
+      const key = JSON.stringify([ld, diffId, artifact]);
+      let layer = this.layers.get(key);
+      if (!layer) this.layers.set(key, (layer = this.loadLayer(ld, diffId, artifact, `layer ${j} of ${location}`, location)));
+      layers.push(await layer);
     }
     const platform = d.platform ?? config?.platform;
     const image: Image = {
@@ -148,11 +130,31 @@ class LayoutReader {
     validateImage(image, location, { artifact });
     return image;
   }
+
+  private async loadLayer(ld: Descriptor, diffId: Digest, artifact: boolean, what: string, where: string): Promise<ArchiveLayer> {
+    const region = await this.files.find(blobName(ld.digest));
+    if (!region) {
+      // Foreign layers may be left out of a layout: their descriptor says where they live.
+      if (isForeignLayerMediaType(ld.mediaType) && ld.urls?.length) return absentForeignLayer(ld, diffId, where);
+      await this.files.require(blobName(ld.digest), what);
+    }
+    checkSize(ld.size, region!.size, region!.location);
+    return layerFromRegion({
+      region: region!,
+      digest: ld.digest,
+      mediaType: ld.mediaType,
+      format: 'oci',
+      diffId,
+      ...(artifact ? { diffIdDeclared: false } : {}),
+      ...(ld.urls ? { urls: ld.urls } : {}),
+      ...(ld.annotations ? { annotations: ld.annotations } : {}),
+    });
+  }
 }
 
 function checkKnownManifestType(d: Descriptor, where: string): void {
   if (!isIndexMediaType(d.mediaType) && !isManifestMediaType(d.mediaType)) {
-    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: ${d.digest} has media type ${JSON.stringify(d.mediaType)}, not a manifest or index`, {
+    throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: ${d.digest} has media type ${printable(JSON.stringify(d.mediaType))}, not a manifest or index`, {
       entry: where,
     });
   }
@@ -164,7 +166,7 @@ async function checkLayoutVersion(files: ArchiveFiles): Promise<void> {
   const s = new Shape('LAYOUT_INVALID', region.location);
   const o = s.object(s.parse(await readRegion(region, 64 * 1024, OCI_LAYOUT), OCI_LAYOUT), '');
   const version = s.string(o.imageLayoutVersion, 'imageLayoutVersion');
-  if (!/^1\.\d+\.\d+$/.test(version)) s.fail('imageLayoutVersion', `is ${JSON.stringify(version)}; only 1.x layouts are supported`);
+  if (!/^1\.\d+\.\d+$/.test(version)) s.fail('imageLayoutVersion', `is ${printable(JSON.stringify(version))}; only 1.x layouts are supported`);
 }
 
 /** Read every entry point of index.json, in order. */
@@ -180,7 +182,7 @@ export async function readOciLayout(files: ArchiveFiles): Promise<OciLayoutEntry
   for (const [i, d] of idx.manifests.entries()) {
     checkKnownManifestType(d, `${region.location} manifests[${i}]`);
     const refName = d.annotations?.[REF_NAME];
-    out.push({ index: i, descriptor: d, root: await reader.load(d, 0), ...(refName !== undefined ? { refName } : {}) });
+    out.push({ index: i, descriptor: d, root: await reader.dag.load(d), ...(refName !== undefined ? { refName } : {}) });
   }
   return out;
 }

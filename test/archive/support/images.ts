@@ -57,7 +57,10 @@ export function kanikoEntries(images: readonly SimpleImage[]): TarSpec[] {
   const seen = new Set<string>();
   const manifest = images.map((im) => {
     const cfgName = sha(im.config);
-    out.push({ name: cfgName, data: im.config });
+    if (!seen.has(cfgName)) {
+      seen.add(cfgName);
+      out.push({ name: cfgName, data: im.config });
+    }
     const layerNames = im.layers.map((l) => {
       const name = `${hex(l.digest)}.tar.gz`;
       if (!seen.has(name)) {
@@ -140,8 +143,8 @@ export function ociImage(
   return blobs.add(manifest, OCI.manifest, extra);
 }
 
-export function ociIndex(blobs: Blobs, children: readonly Descriptor[], extra: Partial<Descriptor> = {}): Descriptor {
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.index, manifests: children }));
+export function ociIndex(blobs: Blobs, children: readonly Descriptor[], extra: Partial<Descriptor> = {}, indexExtra: Record<string, unknown> = {}): Descriptor {
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.index, manifests: children, ...indexExtra }));
   return blobs.add(index, OCI.index, extra);
 }
 
