@@ -80,7 +80,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   // registry an archive's RepoTags name.
   const client = withCredentialHosts(opts.client, dests.flatMap((d) => registryOf(d) ?? []));
   const { openArchive, selectImages } = await import('../archive/index.js');
-  const archive = await openArchive(opts.source, { stdin: opts.stdin });
+  const archive = await openArchive(opts.source, { stdin: opts.stdin, onNote: (message) => emit({ type: 'note', message }) });
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
   const warned = new Set(cache?.warnings ?? []);
   for (const w of warned) emit({ type: 'note', message: w });

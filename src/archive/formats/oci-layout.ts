@@ -14,7 +14,7 @@ import {
   isImageManifestConfig,
   validateImage,
 } from '../../image/validate.js';
-import { platformText } from '../../image/platform-text.js';
+import { platformText } from '../../image/platform.js';
 import { printable } from '../../util/printable.js';
 import { readRegion, type ArchiveFiles } from '../files.js';
 import { absentForeignLayer, layerFromRegion, type ArchiveLayer } from '../layer.js';
