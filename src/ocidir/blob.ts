@@ -8,7 +8,7 @@ import { TarpushError, isTarpushError } from '../errors.js';
 import { digestHex, parseDigest, sha256, type Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
 import type { ByteSource } from '../image/types.js';
-import { errnoCode, layoutIoError, tempPathFor, writeFileAtomic } from './files.js';
+import { errnoCode, layoutIoError, removeOnSignal, tempPathFor, writeFileAtomic } from './files.js';
 import { READ_NOFOLLOW, ensureBlobDir, linkRefused } from './inside.js';
 
 /** Blobs of an OCI layout: `blobs/sha256/<hex>`, written by temp file + rename. */
@@ -82,6 +82,7 @@ export async function writeBlobStream(
 ): Promise<{ digest: Digest; size: number }> {
   await ensureBlobDir(root);
   const tmp = tempPathFor(join(blobDir(root), 'blob'));
+  const forget = removeOnSignal(tmp);
   const hash = createHash('sha256');
   let size = 0;
   const measure = new Transform({
@@ -128,6 +129,8 @@ export async function writeBlobStream(
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
+  } finally {
+    forget();
   }
 }
 

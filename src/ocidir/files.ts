@@ -1,8 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { link, lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { link, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TarpushError } from '../errors.js';
+import { registerCleanup } from '../util/cleanup.js';
+import { ownedPrefix, removeStaleTemps } from '../util/stale-temp.js';
 
 /**
  * Small file primitives for the layout. Readers must never see a half-written file, so
@@ -14,77 +16,49 @@ import { TarpushError } from '../errors.js';
  */
 
 /**
- * Temp names carry the writer's pid and a tag of its host, so a later run can tell a temp
- * file of a dead run (kill -9, power loss) from one being written right now:
- * `.tmp-<what>-<pid>-<host tag>-<random>`. Hidden (leading dot) so listings skip them.
+ * Temp files beside their target, named by util/stale-temp.ts (`.tmp-<pid>-<host tag>-…`,
+ * hidden: listings skip them), so a later run can tell a dead run's leftovers from a file
+ * being written right now; each open of a layout sweeps them.
  */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-const TEMP_NAME = /^\.tmp-.*-(\d+)-([0-9a-f]{8})-[0-9a-f]{16}$/;
-/** A temp file this old is stale whoever wrote it (its writer would have touched it since). */
-export const STALE_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
+const TEMP_PREFIX = '.tmp-';
 
 /** A temp path beside `target`. */
 export function tempPathFor(target: string): string {
-  const name = `.tmp-${basename(target).slice(0, 16)}-${process.pid}-${HOST_TAG}-${randomBytes(8).toString('hex')}`;
-  return join(dirname(target), name);
+  return join(dirname(target), `${ownedPrefix(TEMP_PREFIX)}${basename(target).slice(0, 16)}-${randomBytes(8).toString('hex')}`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) !== 'ESRCH'; // EPERM: alive, someone else's
-  }
+/** Remove the temp files in `dir` that no run will finish (see util/stale-temp.ts). */
+export function sweepStaleTemps(dir: string): Promise<string[]> {
+  return removeStaleTemps(dir, TEMP_PREFIX);
 }
 
 /**
- * Remove the temp files in `dir` that no run will finish: written by a process of this host
- * that is gone, or (any writer, any name format) not modified for a day. Best effort: a file
- * another run removes first, or one we may not remove, is left alone. Resolves with the
- * names removed.
+ * Remove `tmp` if the process is stopped while it exists; call the result once it is gone
+ * or renamed.
  */
-export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!name.startsWith('.tmp-')) continue;
-    const path = join(dir, name);
-    try {
-      const s = await lstat(path);
-      if (!s.isFile()) continue;
-      const m = TEMP_NAME.exec(name);
-      const writerGone = m !== null && m[2] === HOST_TAG && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
-      if (!writerGone && now - s.mtimeMs < STALE_TEMP_AGE_MS) continue;
-      await rm(path, { force: true });
-      removed.push(name);
-    } catch {
-      // gone already, or not ours to remove
-    }
-  }
-  return removed;
+export function removeOnSignal(tmp: string): () => void {
+  return registerCleanup(() => rmSync(tmp, { force: true }));
 }
 
 /** Replace `target` with `data` atomically. */
 export async function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
   const tmp = tempPathFor(target);
+  const forget = removeOnSignal(tmp);
   try {
     await writeFile(tmp, data, { flag: 'wx' });
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
+  } finally {
+    forget();
   }
 }
 
 /** Create `target` with `data` unless it exists; resolves false if it existed. */
 export async function createFileExclusive(target: string, data: string | Buffer): Promise<boolean> {
   const tmp = tempPathFor(target);
+  const forget = removeOnSignal(tmp);
   try {
     await writeFile(tmp, data, { flag: 'wx' });
     await link(tmp, target);
@@ -94,6 +68,7 @@ export async function createFileExclusive(target: string, data: string | Buffer)
     throw e;
   } finally {
     await rm(tmp, { force: true }).catch(() => {});
+    forget();
   }
 }
 

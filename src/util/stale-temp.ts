@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -12,14 +14,20 @@ import { join } from 'node:path';
 
 export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** The name prefix for a temp entry of this process: `<prefix><pid>-` (append something unique). */
-export const ownedPrefix = (prefix: string): string => `${prefix}${process.pid}-`;
+/**
+ * A tag of this host in temp names: a directory on a shared disk (an OCI layout on NFS) may
+ * hold another machine's temp files, whose pids say nothing here; those age out instead.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 
-/** The pid a temp name made with ownedPrefix() carries, if it has one. */
+/** The name prefix for a temp entry of process `pid` on this host: `<prefix><pid>-<host tag>-` (append something unique). */
+export const ownedPrefix = (prefix: string, pid: number = process.pid): string => `${prefix}${pid}-${HOST_TAG}-`;
+
+/** The pid a temp name made with ownedPrefix() on this host carries, if it has one. */
 export function ownerPid(name: string, prefix: string): number | undefined {
   if (!name.startsWith(prefix)) return undefined;
-  const m = /^(\d+)-/.exec(name.slice(prefix.length));
-  if (!m) return undefined;
+  const m = /^(\d+)-([0-9a-f]{8})-/.exec(name.slice(prefix.length));
+  if (!m || m[2] !== HOST_TAG) return undefined;
   const pid = Number(m[1]);
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }

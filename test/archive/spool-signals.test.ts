@@ -1,3 +1,4 @@
+import { ownedPrefix } from '../../src/util/stale-temp.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,8 +64,8 @@ describe('spool leftovers', () => {
     const tmp = await privateTmp();
     try {
       const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-      const deadDir = `tarpush-spool-${dead}-abcdef`;
-      const liveDir = `tarpush-spool-${process.pid}-ghijkl`; // this test process: alive
+      const deadDir = `${ownedPrefix('tarpush-spool-', dead)}abcdef`;
+      const liveDir = `${ownedPrefix('tarpush-spool-', process.pid)}ghijkl`; // this test process: alive
       for (const d of [deadDir, liveDir]) {
         mkdirSync(join(tmp, d));
         writeFileSync(join(tmp, d, 'archive.tar'), 'left behind');

@@ -211,7 +211,7 @@ describe('layout: temp files of dead runs are removed at the next open', () => {
     let temps: string[] = [];
     for (let tries = 0; tries < 200 && temps.length === 0; tries++) {
       await new Promise((r) => setTimeout(r, 25));
-      temps = (await readdir(blobs)).filter((f) => f.startsWith('.tmp-blob-'));
+      temps = (await readdir(blobs)).filter((f) => f.startsWith('.tmp-'));
     }
     child.kill('SIGKILL');
     await exited;
@@ -220,6 +220,29 @@ describe('layout: temp files of dead runs are removed at the next open', () => {
     assert.deepEqual((await readdir(blobs)).filter((f) => f.startsWith('.tmp-')), temps, 'kill -9 left it');
 
     await openLayout(dir);
+    assert.deepEqual((await readdir(blobs)).filter((f) => f.startsWith('.tmp-')), []);
+  });
+
+  it('a writer stopped by SIGTERM removes its temp blob on the way out (exit 143)', async () => {
+    const dir = join(await fresh('sigterm'), 'lay');
+    await openLayout(dir, { create: true });
+    const blobs = join(dir, 'blobs', 'sha256');
+    const script = `
+      import { Readable } from 'node:stream';
+      const { openLayout } = await import(${JSON.stringify(distLayout)});
+      const layout = await openLayout(${JSON.stringify(dir)});
+      let i = 0;
+      await layout.putStream(() => new Readable({ read() { setTimeout(() => this.push(Buffer.alloc(4096, i++ & 0xff)), 5); } }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let temps: string[] = [];
+    for (let tries = 0; tries < 200 && temps.length === 0; tries++) {
+      await new Promise((r) => setTimeout(r, 25));
+      temps = (await readdir(blobs)).filter((f) => f.startsWith('.tmp-'));
+    }
+    assert.equal(temps.length, 1, 'the child was writing a temp blob');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143);
     assert.deepEqual((await readdir(blobs)).filter((f) => f.startsWith('.tmp-')), []);
   });
 

@@ -22,6 +22,8 @@ describe('stale temp files', () => {
     const name = `${ownedPrefix('tarpush-spool-')}abc123`;
     assert.equal(ownerPid(name, 'tarpush-spool-'), process.pid);
     assert.equal(ownerPid('tarpush-spool-abc123', 'tarpush-spool-'), undefined);
+    // Another host's pid says nothing here: such names age out instead.
+    assert.equal(ownerPid(`tarpush-spool-${process.pid}-00000000-abc`, 'tarpush-spool-'), undefined);
   });
 
   it("removes a dead run's entries and old unowned ones; keeps live runs', recent ones and other names", async () => {
@@ -35,15 +37,15 @@ describe('stale temp files', () => {
       return p;
     };
     const day = 24 * 3600 * 1000;
-    const deadDir = mk(`tarpush-spool-${dead}-aaaaaa`);
-    const liveDir = mk(`tarpush-spool-${live}-bbbbbb`);
+    const deadDir = mk(`${ownedPrefix('tarpush-spool-', dead)}aaaaaa`);
+    const liveDir = mk(`${ownedPrefix('tarpush-spool-', live)}bbbbbb`);
     const ownDir = mk(`${ownedPrefix('tarpush-spool-')}cccccc`, 2 * day);
     const oldLegacy = mk('tarpush-spool-dddddd', 2 * day);
     const newLegacy = mk('tarpush-spool-eeeeee');
-    const oldLive = mk(`tarpush-spool-${live}-ffffff`, 2 * day);
+    const oldLive = mk(`${ownedPrefix('tarpush-spool-', live)}ffffff`, 2 * day);
     const other = mk(`other-${dead}-gggggg`, 2 * day);
     const removed = await removeStaleTemps(dir, 'tarpush-spool-');
-    assert.deepEqual(removed.sort(), [`tarpush-spool-${dead}-aaaaaa`, 'tarpush-spool-dddddd', `tarpush-spool-${live}-ffffff`].sort());
+    assert.deepEqual(removed.sort(), [`${ownedPrefix('tarpush-spool-', dead)}aaaaaa`, 'tarpush-spool-dddddd', `${ownedPrefix('tarpush-spool-', live)}ffffff`].sort());
     assert.equal(existsSync(deadDir), false);
     assert.equal(existsSync(oldLegacy), false);
     assert.equal(existsSync(oldLive), false, 'a day old: the pid may have been reused');
