@@ -4,6 +4,7 @@ import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { ByteSource } from '../image/types.js';
 import { pullScope, type Repository } from '../registry/index.js';
+import { discard } from '../registry/body.js';
 import { isTransientNetworkError, networkError, safeUrl } from '../registry/errors.js';
 import { RetryBudget } from '../registry/retry.js';
 
@@ -27,7 +28,7 @@ export function registryBlobSource(repo: Repository, digest: Digest, size: numbe
     location,
     open(start = 0, end = size) {
       if (start < 0 || end > size || start > end) throw new RangeError(`range ${start}-${end} outside 0-${size} of ${location}`);
-      return Readable.from(readRange(repo, digest, size, start, end), { objectMode: false, highWaterMark: 1 << 20 });
+      return Readable.from(blobChunks(repo, digest, size, start, end), { objectMode: false, highWaterMark: 1 << 20 });
     },
   };
 }
@@ -39,7 +40,12 @@ function rangeStart(value: string | string[] | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-async function* readRange(repo: Repository, digest: Digest, size: number, start: number, end: number): AsyncGenerator<Buffer> {
+/**
+ * The chunks of bytes [start, end) of the blob, as `open()` streams them. Iterated directly,
+ * every chunk is handed over before a digest mismatch is thrown (a Readable erroring drops
+ * what it had buffered), which is what a verb printing the bytes as they come needs.
+ */
+export async function* blobChunks(repo: Repository, digest: Digest, size: number, start = 0, end = size): AsyncGenerator<Buffer> {
   const what = `blob ${repo.name}@${digest}`;
   const whole = start === 0 && end === size;
   const hash = whole ? createHash('sha256') : undefined;
@@ -60,7 +66,7 @@ async function* readRange(repo: Repository, digest: Digest, size: number, start:
     if (resp.status === 206) {
       const from = rangeStart(resp.headers['content-range']);
       if (from === undefined || from > offset) {
-        resp.body.destroy();
+        await discard(resp);
         throw new TarpushError('REGISTRY_ERROR', `${what}: ${safeUrl(resp.url)} answered bytes=${offset}-${end - 1} with Content-Range ${JSON.stringify(String(resp.headers['content-range']))}`, {
           url: safeUrl(resp.url),
           status: 206,
@@ -95,7 +101,11 @@ async function* readRange(repo: Repository, digest: Digest, size: number, start:
     } catch (err) {
       broke = err;
     } finally {
-      if (!resp.body.destroyed) resp.body.destroy();
+      // Abandoned (the reader stopped, or the range is done): release the connection.
+      if (!resp.body.destroyed) {
+        resp.body.on('error', () => {});
+        resp.body.destroy();
+      }
     }
     if (offset >= end) break;
     if (broke !== undefined && !isTransientNetworkError(broke)) throw networkError(broke, 'GET', resp.url, what);
@@ -115,4 +125,21 @@ async function* readRange(repo: Repository, digest: Digest, size: number, start:
       throw new TarpushError('REGISTRY_DIGEST_MISMATCH', `${what}: the bytes served hash to ${actual}`, { expected: digest, actual });
     }
   }
+}
+
+/**
+ * The size of a blob from a HEAD (Content-Length), for opening it as a source when no
+ * descriptor says it; NOT_FOUND on 404, undefined when the answer states no length.
+ */
+export async function blobSize(repo: Repository, digest: Digest): Promise<number | undefined> {
+  const what = `blob ${repo.name}@${digest}`;
+  const resp = await repo.client.request({ method: 'HEAD', path: repo.apiPath(`blobs/${digest}`), scopes: [pullScope(repo.repository)], what });
+  if (resp.status === 404) {
+    await discard(resp);
+    throw new TarpushError('NOT_FOUND', `${what} not found`, { registryCode: 'BLOB_UNKNOWN', status: 404 });
+  }
+  if (resp.status !== 200) throw await repo.client.failure(resp, what, 'HEAD');
+  await discard(resp);
+  const length = Number(resp.headers['content-length']);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
