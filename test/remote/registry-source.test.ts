@@ -16,6 +16,8 @@ import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { skopeo } from '../support/skopeo.js';
 import { FAST, randomBlob, recorded } from '../registry/helpers.js';
+import { DockerArchiveSink } from '../../src/tarball/index.js';
+import { putImage } from '../tarball/put-image.js';
 
 /** A registry reference opened as an image source: the model, the bytes, ranges and resumes. */
 describe('registry source', () => {
@@ -140,6 +142,18 @@ describe('registry source', () => {
   it('caps the manifests one source may lead to', async () => {
     proxy.setRules([]);
     await assert.rejects(openRegistrySource(client.repository('src/multi'), 'v1', { maxManifests: 2 }), (e: unknown) => isTarpushError(e, 'MANIFEST_INVALID') && /more than 2 manifests/.test(e.message));
+  });
+
+  it('feeds a sink: saved to a docker archive, skopeo reads the same config and diff_ids', async () => {
+    proxy.setRules([]);
+    const image = (await openRegistrySource(client.repository('src/demo'), 'v1')) as Image;
+    const file = join(home, 'saved.tar');
+    const sink = await DockerArchiveSink.create(file, { repository: 'example.com/saved' });
+    await putImage(sink, image, ['v1']);
+    await sink.close();
+    const info = JSON.parse((await skopeo(['inspect', `docker-archive:${file}`])).stdout) as { Layers: string[] };
+    assert.deepEqual(info.Layers, demo.diffIds);
+    assert.equal(sha256((await skopeo(['inspect', '--config', '--raw', `docker-archive:${file}`])).stdout), demo.configDigest);
   });
 
   it('a missing reference is NOT_FOUND', async () => {
