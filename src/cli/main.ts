@@ -14,6 +14,9 @@ const verbs: Record<string, { summary: string; load: () => Promise<CommandModule
   catalog: { summary: 'list the repositories of a registry', load: () => import('./catalog.js') },
   tag: { summary: 'add tags to an existing manifest without moving blobs', load: () => import('./tag.js') },
   delete: { summary: 'delete a manifest (by tag or digest)', load: () => import('./delete.js') },
+  manifest: { summary: 'print the raw manifest of a registry reference (digest checked)', load: () => import('./manifest.js') },
+  config: { summary: 'print the raw config blob of an image in a registry (digest checked)', load: () => import('./config.js') },
+  blob: { summary: 'stream a blob of a repository to stdout (digest checked, resumed on breaks)', load: () => import('./blob.js') },
 };
 
 export function usage(): string {

@@ -47,4 +47,16 @@ export interface ManifestSink {
   headManifest?(reference: string): Promise<{ digest: Digest } | undefined>;
 }
 
-export type ImageSink = BlobSink & ManifestSink;
+/**
+ * Places that are written as one file (tar archives) are committed at the end: nothing
+ * appears under the final name until `close()`, and `abort()` throws the partial work away.
+ * Places that store each write as it happens (registries, layout directories) leave both out.
+ */
+export interface SinkLifecycle {
+  /** Finish the place (write what must come last, move it under its final name). */
+  close?(): Promise<void>;
+  /** Give up: remove everything written so far. Safe to call more than once, or after close(). */
+  abort?(): Promise<void>;
+}
+
+export type ImageSink = BlobSink & ManifestSink & SinkLifecycle;
