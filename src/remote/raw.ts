@@ -6,7 +6,7 @@ import { blobChunks, blobSize } from './blob-source.js';
 import { CONFIG_MAX } from './describe-remote.js';
 import { ACCEPT_ANY, fetchManifest, notAnImage, type FetchedManifest } from './fetch-manifest.js';
 import { manifestReference, toReference, withClient, type RemoteOptions } from './open.js';
-import { isAttestation, parsePlatform, platformText, type PlatformSpec } from './platform.js';
+import { isAttestation, parsePlatform, platformText, type PlatformSpec } from '../image/platform.js';
 import { platformManifest } from './resolve-digest.js';
 
 /**

@@ -12,7 +12,7 @@ import { printable } from '../util/printable.js';
 import { registryBlobSource } from './blob-source.js';
 import { CONFIG_MAX } from './describe-remote.js';
 import { ACCEPT_IMAGES, fetchManifest, notAnImage, type FetchedManifest } from './fetch-manifest.js';
-import { isAttestation } from './platform.js';
+import { isAttestation } from '../image/platform.js';
 
 /**
  * A registry reference as an image source: the same Image / ImageIndex model the archive
