@@ -5,11 +5,10 @@ import { detectCompression } from '../compress/detect.js';
 import type { Digest } from '../image/digest.js';
 import { layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import type { Descriptor, Layer } from '../image/types.js';
-import type { AbsentLayerHint, LayerVerifyHints } from '../image/verify.js';
 import { readHead, regionSource, type FileRegion } from './files.js';
 
-/** A layer read from an archive, with the hints verification uses. */
-export type ArchiveLayer = Layer & LayerVerifyHints & AbsentLayerHint;
+/** A layer read from an archive (Layer now declares every fact readers set; kept as a name for callers). */
+export type ArchiveLayer = Layer;
 
 /**
  * sha256 of a file region, streamed (memory stays at one read buffer). This reads the

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { ExitCode, TarpushError } from '../errors.js';
 import { openArchive } from '../archive/open.js';
 import { selectImages } from '../archive/select.js';
-import { describeImages, type ImageDescription } from '../image/describe.js';
+import { describe, type ArtifactDescription, type ImageDescription, type NotCarriedDescription } from '../image/describe.js';
 import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
 import { printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
-import { formatImages } from './format-images.js';
+import { formatArtifacts, formatImages } from './format-images.js';
 import { parseVerb } from './parse.js';
 import { withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
@@ -29,10 +29,17 @@ export interface InspectOptions {
   image?: string;
 }
 
+type Placed<T> = T & { position: number; verified?: boolean };
+
 interface Described {
   format: string;
-  /** `position`: the image's place in the archive (what --image N selects). */
-  images: (ImageDescription & { position: number; verified?: boolean })[];
+  /**
+   * `position`: the entry's place in the archive (what --image N selects). Index entries the
+   * archive does not carry are listed with `carried: false` (and are never verified).
+   */
+  images: Placed<ImageDescription | NotCarriedDescription>[];
+  /** Artifacts (SBOMs, signatures, attestations): entry points and index entries alike. */
+  artifacts: Placed<ArtifactDescription>[];
 }
 
 /** Describe (and optionally verify) the images of an archive file, directory or `-`. */
@@ -40,20 +47,26 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
   const archive = await openArchive(path, { stdin: io.stdin, onNote: (message) => io.stderr.write(`tarpush: ${message}\n`) });
   try {
     const chosen = selectImages(archive, opts.image !== undefined ? { image: opts.image } : { all: true });
-    const out: Described = { format: archive.format, images: [] };
+    const out: Described = { format: archive.format, images: [], artifacts: [] };
     for (const im of chosen) {
       if (opts.verify) await verifyImage(im.root);
       const names = { repoTags: im.repoTags, ...(im.refName !== undefined ? { refName: im.refName } : {}) };
-      for (const d of describeImages(im.root, names)) out.images.push({ ...d, position: im.index, ...(opts.verify ? { verified: true } : {}) });
+      const placed = <T extends object>(d: T): Placed<T> => ({ ...d, position: im.index, ...(opts.verify && !('carried' in d) ? { verified: true } : {}) });
+      const found = describe(im.root, names);
+      out.images.push(...found.images.map(placed));
+      out.artifacts.push(...found.artifacts.map(placed));
     }
     if (opts.json) io.stdout.write(`${printableJson(out)}\n`);
-    else io.stdout.write(formatImages(out.images));
+    else io.stdout.write(joinBlocks(formatImages(out.images), formatArtifacts(out.artifacts)));
     return ExitCode.ok;
   } finally {
     await archive.close();
     if (opts.verify) await shutdownVerifyPool();
   }
 }
+
+/** Two block lists, one blank line between them when both have blocks. */
+const joinBlocks = (a: string, b: string): string => (a && b ? `${a}\n${b}` : a + b);
 
 /** A path that exists, stdin, or something only a path can look like (a reference never does). */
 const looksLikeArchive = (s: string): boolean =>

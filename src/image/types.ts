@@ -57,6 +57,22 @@ export interface Layer {
   /** Descriptor fields to carry over unchanged (urls, annotations) when the manifest is rebuilt. */
   readonly annotations?: Record<string, string>;
   readonly urls?: string[];
+  /**
+   * A foreign / non-distributable layer (`…nondistributable…` or `…foreign…` media type):
+   * registries may refuse it, and publishers do not upload it unless asked; the manifest
+   * keeps its descriptor (urls included).
+   */
+  readonly foreign?: boolean;
+  /**
+   * Its bytes are not in the archive (a foreign layer listed by descriptor and urls only).
+   * `source.open()` then yields a stream that fails with ARCHIVE_ENTRY_MISSING naming it.
+   */
+  readonly absent?: boolean;
+  /**
+   * false when nothing declares this layer's uncompressed digest (no rootfs.diff_ids to
+   * check against); `diffId` is then the stored digest. Absent means declared.
+   */
+  readonly diffIdDeclared?: boolean;
 }
 
 /** A single-platform image: manifest, config and layers (oldest layer first). */
@@ -78,6 +94,41 @@ export interface Image {
   readonly layers: readonly Layer[];
   /** Platform from the config (os/architecture/variant) or the index descriptor. */
   readonly platform?: Platform;
+  /** The manifest's `subject` (OCI 1.1: this image refers to another manifest). */
+  readonly subject?: Descriptor;
+}
+
+/** A blob of an artifact manifest (its `layers`): any media type, pushed byte for byte. */
+export interface ArtifactBlob {
+  readonly digest: Digest;
+  readonly size: number;
+  readonly mediaType: string;
+  readonly source: ByteSource;
+  readonly annotations?: Record<string, string>;
+  readonly urls?: string[];
+}
+
+/**
+ * A manifest that is not a runnable image: its config is not an image config (the empty
+ * config `application/vnd.oci.empty.v1+json` or any other non-image type), or it sets
+ * `artifactType`, or it is a BuildKit attestation manifest (SBOMs, signatures, provenance).
+ * Its blobs are checked by digest and size only (no rootfs, no diff_ids, not tars) and
+ * must be published unchanged: the manifest bytes are `rawManifest`, never rebuilt.
+ */
+export interface Artifact {
+  readonly kind: 'artifact';
+  /** Manifest media type (OCI image manifest; Docker schema 2 for attestations some tools write). */
+  readonly mediaType: string;
+  readonly rawManifest: Buffer;
+  readonly digest: Digest;
+  /** The manifest's `artifactType`, else (OCI 1.1 rule) the config media type unless it is the empty config. */
+  readonly artifactType?: string;
+  readonly config: Descriptor;
+  readonly rawConfig: Buffer;
+  readonly blobs: readonly ArtifactBlob[];
+  /** The manifest this artifact refers to (a signature's or SBOM's image). */
+  readonly subject?: Descriptor;
+  readonly annotations?: Record<string, string>;
 }
 
 /**
@@ -101,11 +152,18 @@ export interface ImageIndex {
 }
 
 export interface IndexChild {
+  /** The descriptor the index lists, byte for byte. */
   readonly descriptor: Descriptor;
-  readonly item: Image | ImageIndex;
+  /**
+   * The manifest, or undefined when the archive does not carry it: the index lists it but
+   * its blob is absent (Docker 29's containerd store saves a multi-platform image's whole
+   * index but only the host platform's blobs). Such an entry is "not carried": it is not
+   * an error to read, but it cannot be published, nor can an index that requires it.
+   */
+  readonly item: Manifestable | undefined;
 }
 
-export type Manifestable = Image | ImageIndex;
+export type Manifestable = Image | ImageIndex | Artifact;
 
 /** One image (or index) an archive holds, with the names the archive gives it. */
 export interface ArchiveImage {

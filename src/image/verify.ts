@@ -11,7 +11,7 @@ import { sha256, type Digest } from './digest.js';
 import { compressionOfMediaType, type Compression } from './media-types.js';
 import { TarStreamCheck } from './verify-tar.js';
 import type { FromWorker, ToWorker, WorkerCompression, WorkerFailureReason } from './verify-worker.js';
-import type { ByteSource, Image, ImageIndex, Layer } from './types.js';
+import type { ArtifactBlob, ByteSource, Layer, Manifestable } from './types.js';
 
 /**
  * Content verification while bytes stream. On the main thread, as the bytes go by: the
@@ -469,6 +469,14 @@ function checkJson(raw: Buffer, expected: Digest, whereText: string, what: strin
   }
 }
 
+/**
+ * An artifact's blob as a layer to check: its stored digest and size only (no diff_id, no
+ * compression claim, not a tar), which is all an artifact's manifest states.
+ */
+export function artifactBlobLayer(b: ArtifactBlob): Layer {
+  return { digest: b.digest, size: b.size, mediaType: b.mediaType, compression: 'none', diffId: b.digest, diffIdDeclared: false, source: b.source };
+}
+
 /** Layers whose bytes the archive does not hold (foreign layers listed only by URL). */
 export interface AbsentLayerHint {
   readonly absent?: boolean;
@@ -546,16 +554,17 @@ export class LayerVerifier {
    * then every distinct layer with bounded parallelism. Each manifest is visited once, however
    * many indexes name it. Used by `inspect --verify`.
    */
-  async verifyImage(item: Image | ImageIndex, opts: { concurrency?: number } = {}): Promise<void> {
+  async verifyImage(item: Manifestable, opts: { concurrency?: number } = {}): Promise<void> {
     const concurrency = opts.concurrency ?? Math.max(2, Math.min(4, availableParallelism()));
     const layers = new Map<string, Layer>();
     const seen = new Set<string>();
-    const collect = (it: Image | ImageIndex): void => {
+    const collect = (it: Manifestable): void => {
       if (seen.has(`${it.kind} ${it.digest}`)) return;
       seen.add(`${it.kind} ${it.digest}`);
       checkJson(it.rawManifest, it.digest, `${it.kind === 'index' ? 'index' : 'manifest'} ${it.digest}`, 'manifest digest');
       if (it.kind === 'index') {
-        for (const child of it.manifests) collect(child.item);
+        // Entries the archive does not carry have nothing to verify (inspect lists them as such).
+        for (const child of it.manifests) if (child.item) collect(child.item);
         return;
       }
       checkJson(it.rawConfig, it.config.digest, `config of ${it.digest}`, 'config digest');
@@ -565,7 +574,7 @@ export class LayerVerifier {
           actual: String(it.rawConfig.length),
         });
       }
-      for (const l of it.layers) {
+      for (const l of it.kind === 'artifact' ? it.blobs.map(artifactBlobLayer) : it.layers) {
         if ((l as Layer & AbsentLayerHint).absent) continue;
         const key = `${l.digest} ${l.diffId} ${l.mediaType} ${l.source.location}`;
         if (!layers.has(key)) layers.set(key, l);
@@ -624,6 +633,6 @@ export function verifyLayer(layer: Layer, opts: VerifyOptions = {}): Promise<voi
 }
 
 /** LayerVerifier.verifyImage on the shared verifier. */
-export function verifyImage(item: Image | ImageIndex, opts: { concurrency?: number } = {}): Promise<void> {
+export function verifyImage(item: Manifestable, opts: { concurrency?: number } = {}): Promise<void> {
   return sharedVerifier().verifyImage(item, opts);
 }

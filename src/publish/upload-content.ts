@@ -69,6 +69,7 @@ export function placeUploads(
  */
 export async function uploadContent(item: Manifestable, p: PlaceUploads): Promise<PreparedManifest> {
   const s = p.settings;
+  if (item.kind === 'artifact') throw artifactNotYet(item);
   return item.kind === 'image' ? uploadImage(item, p) : uploadIndex(item, p, s.platforms);
 }
 
@@ -77,6 +78,7 @@ function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManif
   let done = p.children.get(item.digest);
   if (!done) {
     done = (async () => {
+      if (item.kind === 'artifact') throw artifactNotYet(item);
       const child = item.kind === 'image' ? await uploadImage(item, p) : await uploadIndex(item, p, []);
       await p.putChild(child);
       return child;
@@ -135,7 +137,7 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
 async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readonly string[]): Promise<PreparedManifest> {
   const s = p.settings;
   const kept = index.manifests.map((c) =>
-    platformMatches(c.descriptor.platform ?? (c.item.kind === 'image' ? c.item.platform : undefined), platforms) ? c : undefined,
+    platformMatches(c.descriptor.platform ?? (c.item?.kind === 'image' ? c.item.platform : undefined), platforms) ? c : undefined,
   );
   if (!kept.some(Boolean)) {
     const have = index.manifests.map((c) => platformText(c.descriptor.platform)).join(', ');
@@ -144,6 +146,7 @@ async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readon
   const children = await settleAll(
     kept.map(async (c) => {
       if (!c) return undefined;
+      if (!c.item) throw new TarpushError('ARCHIVE_ENTRY_MISSING', `index ${index.digest} lists ${c.descriptor.digest}, which the archive does not carry`);
       const child = await uploadChild(c.item, p);
       return { ...c.descriptor, mediaType: child.mediaType, digest: child.digest, size: child.raw.length };
     }),
@@ -152,6 +155,10 @@ async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readon
   const mediaType = convertMediaType(index.mediaType, s.format === 'keep' ? undefined : s.format);
   return { raw, mediaType, digest: raw === index.rawManifest ? index.digest : sha256(raw) };
 }
+
+/** Placeholder until artifacts are published (issue 8): refuse rather than publish them wrongly. */
+const artifactNotYet = (a: Manifestable): TarpushError =>
+  new TarpushError('UNSUPPORTED', `manifest ${a.digest} is an artifact; publishing artifacts is not supported yet`);
 
 /** A single image given --platform must match it too. */
 export function checkPlatform(item: Manifestable, platforms: readonly string[]): void {

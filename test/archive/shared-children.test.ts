@@ -7,7 +7,7 @@ import { openArchive } from '../../src/archive/open.js';
 import { MAX_INDEX_DEPTH, MAX_MANIFESTS } from '../../src/archive/manifest-dag.js';
 import { describeImages } from '../../src/image/describe.js';
 import type { Descriptor } from '../../src/image/types.js';
-import type { Image, ImageIndex } from '../../src/image/types.js';
+import type { ImageIndex, Manifestable } from '../../src/image/types.js';
 import { packTar, tempDir, writeTemp } from './support/build-tar.js';
 import { tarpushError } from './support/assert-error.js';
 import { Blobs, kanikoEntries, makeConfig, makeLayer, ociImage, ociIndex, ociLayoutEntries, type LayerBlob } from './support/images.js';
@@ -52,12 +52,13 @@ async function writeLayout(name: string, blobs: Blobs, top: Descriptor[]): Promi
 }
 
 /** Every distinct object under `root`, with how many parents list it. */
-function objects(root: Image | ImageIndex): Map<Image | ImageIndex, number> {
-  const seen = new Map<Image | ImageIndex, number>();
-  const walk = (it: Image | ImageIndex): void => {
+function objects(root: Manifestable): Map<Manifestable, number> {
+  const seen = new Map<Manifestable, number>();
+  const walk = (it: Manifestable | undefined): void => {
+    if (!it) return;
     const n = seen.get(it);
     seen.set(it, (n ?? 0) + 1);
-    if (n !== undefined || it.kind === 'image') return;
+    if (n !== undefined || it.kind !== 'index') return;
     for (const c of it.manifests) walk(c.item);
   };
   walk(root);

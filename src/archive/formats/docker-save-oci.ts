@@ -1,4 +1,4 @@
-import type { ArchiveImage, Image, ImageIndex } from '../../image/types.js';
+import type { ArchiveImage, Manifestable } from '../../image/types.js';
 import type { ArchiveFiles } from '../files.js';
 import { sameRepoTag } from '../repo-tag.js';
 import { digestFromConfigName, type ManifestJsonEntry } from './manifest-json.js';
@@ -16,11 +16,11 @@ import { readOciLayout } from './oci-layout.js';
 const IMAGE_NAME = 'io.containerd.image.name';
 
 /** Config digests of every image under `item`, each manifest visited once (the model is a DAG). */
-function configDigests(item: Image | ImageIndex, into = new Set<string>(), seen = new Set<string>()): Set<string> {
-  if (seen.has(item.digest)) return into;
+function configDigests(item: Manifestable | undefined, into = new Set<string>(), seen = new Set<string>()): Set<string> {
+  if (!item || seen.has(item.digest)) return into;
   seen.add(item.digest);
   if (item.kind === 'image') into.add(item.config.digest);
-  else for (const c of item.manifests) configDigests(c.item, into, seen);
+  else if (item.kind === 'index') for (const c of item.manifests) configDigests(c.item, into, seen);
   return into;
 }
 
