@@ -133,7 +133,7 @@ describe('registry source', () => {
       index.manifests.map((c) => (c.item as Image).config.digest),
       multi.platforms!.map((p) => p.configDigest),
     );
-    for (const c of index.manifests) assert.equal(c.item.digest, c.descriptor.digest);
+    for (const c of index.manifests) assert.equal(c.item?.digest, c.descriptor.digest);
     const gets = recorded(proxy.requests.slice(before), 'GET', /\/manifests\//).map((r) => r.path);
     assert.equal(gets.length, new Set(gets).size, 'no manifest fetched twice');
     assert.equal(gets.length, 1 + index.manifests.length);

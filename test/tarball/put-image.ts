@@ -14,7 +14,7 @@ export async function putImage(sink: ImageSink, item: Image | ImageIndex, tags: 
 
 async function putItem(sink: ImageSink, item: Image | ImageIndex): Promise<void> {
   if (item.kind === 'index') {
-    for (const child of item.manifests) await putItem(sink, child.item);
+    for (const child of item.manifests) if (child.item && child.item.kind !== 'artifact') await putItem(sink, child.item);
   } else {
     await sink.putBlob(item.config.digest, bufferSource(item.rawConfig, `config ${item.config.digest}`));
     await Promise.all(item.layers.map((l) => sink.putBlob(l.digest, l.source)));

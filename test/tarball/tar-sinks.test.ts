@@ -29,7 +29,9 @@ after(async () => {
 
 async function fixtureRoot(name: string): Promise<Image | ImageIndex> {
   const archive = await openArchive(fixtureByName(name).path);
-  return archive.images[0]!.root;
+  const root = archive.images[0]!.root;
+  assert.notEqual(root.kind, 'artifact');
+  return root as Image | ImageIndex;
 }
 
 const demo = expectedFacts('oci-layout').images![0]!;
