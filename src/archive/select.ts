@@ -38,7 +38,7 @@ function matches(im: ArchiveImage, sel: string): boolean {
  * listing the choices; one that matches several images (a ref name used twice) →
  * IMAGE_AMBIGUOUS.
  */
-export function selectImages(archive: Archive, sel: ImageSelection = {}): ArchiveImage[] {
+export function selectImages(archive: Pick<Archive, 'path' | 'images'>, sel: ImageSelection = {}): ArchiveImage[] {
   const images = archive.images;
   const path = printable(archive.path);
   const choices = () => describeChoices(images);

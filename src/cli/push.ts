@@ -6,7 +6,7 @@ import { parseVerb, repeatable } from './parse.js';
 import { progressRenderer, type ProgressMode } from './progress.js';
 import { clientOptions, withRegistryFlags } from './registry-options.js';
 import { checkOutputPaths, writeOutputs } from './write-outputs.js';
-import { checkTagArgument } from '../publish/destination.js';
+import { checkTagArgument } from '../places/parse.js';
 import { printable, printableJson } from '../util/printable.js';
 
 const description = `Publish an image archive to a registry or an OCI layout directory.

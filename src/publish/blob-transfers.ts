@@ -5,7 +5,7 @@ import type { Compression } from '../image/media-types.js';
 import type { BlobAction } from '../image/sink.js';
 import type { ByteSource, Layer } from '../image/types.js';
 import type { PublishListener } from './events.js';
-import type { Place } from './place.js';
+import type { Place } from '../places/open-sink.js';
 import { transcode } from './transcode.js';
 
 export interface StoredBlob {

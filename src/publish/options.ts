@@ -9,9 +9,9 @@ export type FormatOption = 'keep' | ManifestFormat;
 export type CompressionOption = 'keep' | 'gzip' | 'zstd' | 'none';
 
 export interface PublishOptions {
-  /** Archive path, OCI layout directory, or `-` for stdin. */
+  /** Archive path, OCI layout directory, or `-` for stdin; with `anySource`, any place (`reg/app:1`, `oci-archive:F`…). */
   source: string;
-  /** Registry references or `oci:DIR[:tag]`; the first is the main destination. */
+  /** Places to write: registry references, `oci:DIR[:tag]`, `oci-archive:FILE[:tag]`, `docker-archive:FILE[:repo:tag]`. */
   destinations: string[];
   /** Extra tags, applied in every destination repository. */
   tags?: string[];
@@ -31,6 +31,10 @@ export interface PublishOptions {
   verifyDiffIds?: boolean;
   /** Hash every blob an OCI layout destination already holds before trusting it (default: only small ones). */
   verifyExisting?: boolean;
+  /** Upload foreign (non-distributable) layers as ordinary layers; default: keep their descriptors, upload nothing. */
+  allowNondistributable?: boolean;
+  /** The source may be any place (a registry reference too), not only an archive path: `copy`. */
+  anySource?: boolean;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */

@@ -2,19 +2,19 @@ import { TarpushError } from '../errors.js';
 import type { ArchiveImage } from '../image/types.js';
 import { parseReference } from '../reference/index.js';
 import { printable } from '../util/printable.js';
-import { checkTagArgument, destinationTags, parseDestination, type Destination } from './destination.js';
+import { checkTagArgument, destinationTags, ownTagOf, parseDestination, pinnedDigestOf, type PlaceRef } from '../places/parse.js';
 
 /** One image into one destination, under these tags. */
 export interface PlannedTarget {
   image: ArchiveImage;
-  dest: Destination;
+  dest: PlaceRef;
   tags: string[];
 }
 
 export interface PlanInput {
   images: readonly ArchiveImage[];
   /** Parsed destinations as the user wrote them (empty: the archive's RepoTags). */
-  dests: readonly Destination[];
+  dests: readonly PlaceRef[];
   tags: readonly string[];
   all: boolean;
 }
@@ -32,7 +32,7 @@ export function planTargets({ images, dests, tags, all }: PlanInput): PlannedTar
       throw new TarpushError('USAGE', `-t ${tags.map(printable).join(' -t ')} cannot apply to ${images.length} images: with --all each image is tagged with its own RepoTag or ref name`);
     }
     for (const d of dests) {
-      const pinned = d.kind === 'oci' ? d.tag : (d.ref.tag ?? d.ref.digest);
+      const pinned = ownTagOf(d) ?? pinnedDigestOf(d);
       if (pinned) {
         throw new TarpushError('USAGE', `destination ${printable(d.text)} names ${pinned} but --all pushes ${images.length} images, each under its own tag: name the repository without a tag`);
       }
@@ -49,8 +49,12 @@ export function planTargets({ images, dests, tags, all }: PlanInput): PlannedTar
     }
     if (all) {
       // Each image under its own tags; a single image may take the destination's and -t too.
+      // An artifact without a name (a signature, an SBOM) goes by digest: its subject finds it.
       const own = ownTags(image);
-      if (several && own.length === 0) throw new TarpushError('USAGE', `--all: image ${image.index} has no RepoTag or ref name to tag it with`);
+      if (several && own.length === 0) {
+        if (image.root.kind === 'artifact') return dests.map((dest) => ({ image, dest, tags: [] }));
+        throw new TarpushError('USAGE', `--all: image ${image.index} has no RepoTag or ref name to tag it with`);
+      }
       return dests.map((dest) => ({ image, dest, tags: destinationTags(dest, [...own, ...tags], several ? undefined : 'latest') }));
     }
     return dests.map((dest) => ({ image, dest, tags: destinationTags(dest, tags, 'latest') }));

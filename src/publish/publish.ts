@@ -1,17 +1,19 @@
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
-import type { BlobAction } from '../image/sink.js';
 import { parsePlatform } from '../image/platform.js';
+import type { BlobAction } from '../image/sink.js';
+import type { ArchiveImage, Descriptor } from '../image/types.js';
+import { openSink, type Place } from '../places/open-sink.js';
+import { openSource } from '../places/open-source.js';
+import { parsePlace, placeKey, registryOf, type PlaceRef } from '../places/parse.js';
+import type { ClientOptions } from '../registry/options.js';
 import { limit } from '../util/limit.js';
 import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
-import { LayerChecks } from './layer-checks.js';
-import { parseDestination, registryOf, type Destination } from './destination.js';
 import type { PublishListener } from './events.js';
+import { LayerChecks } from './layer-checks.js';
 import { publishDefaults, type PublishOptions } from './options.js';
-import { openPlace, type Place } from './place.js';
 import { describeTargets, planTargets, type PlannedTarget } from './plan.js';
-import type { ClientOptions } from '../registry/options.js';
 import { compressionSupported } from './transcode.js';
 import { checkPlatform, placeUploads, uploadContent, type PlaceUploads, type PreparedManifest, type UploadSettings } from './upload-content.js';
 import { writeManifest, writeTags, type TagOutcome } from './write-tags.js';
@@ -46,7 +48,7 @@ export interface PublishResult {
   references: string[];
   blobs: PublishedBlob[];
   destinations: DestinationResult[];
-  /** Which image of the archive this is. */
+  /** Which image of the source this is. */
   image: { index: number; repoTags: readonly string[]; refName?: string };
 }
 
@@ -57,49 +59,58 @@ interface OpenPlace {
 }
 
 /**
- * Publish one archive: every selected image to every destination, in three phases across
- * all of them: (1) every blob and index child into every place, (2) every manifest digest
- * checked against what the destination pins, (3) tags. A failure before (3) leaves no new
- * tag anywhere; a failure in (3) says which tags are live (TAGS_INCOMPLETE).
+ * Publish a source (an archive, a layout, a registry reference: any place that reads) to
+ * every destination. See publishImages for the phases and what a failure leaves.
  */
 export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
-  const settings = {
-    format: opts.format ?? publishDefaults.format,
-    compression: opts.compression ?? publishDefaults.compression,
-    level: opts.compressionLevel ?? publishDefaults.compressionLevel,
-    platforms: opts.platforms ?? [],
-    verifyDiffIds: opts.verifyDiffIds ?? publishDefaults.verifyDiffIds,
-  };
-  if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
-    throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);
-  }
-  for (const p of settings.platforms) parsePlatform(p); // a malformed --platform is a usage error before any work
+  const src = parsePlace(opts.source, 'source', { archiveOnly: !opts.anySource });
+  const dests = opts.destinations.map((d) => parsePlace(d, 'sink'));
+  const client = withCredentialHosts(opts.client, [src, ...dests].flatMap((d) => registryOf(d) ?? []));
   const emit: PublishListener = opts.onEvent ?? (() => {});
-  const dests = opts.destinations.map(parseDestination);
-  // Credentials from flags and the environment belong to the hosts the user wrote, never to a
-  // registry an archive's RepoTags name.
+  checkSettings(opts);
+  const source = await openSource(src, { client, stdin: opts.stdin, onNote: (message) => emit({ type: 'note', message }) });
+  try {
+    const { selectImages } = await import('../archive/select.js');
+    const image = opts.image ?? source.selects;
+    const images = selectImages(source, { image, all: opts.all && image === undefined });
+    return await publishImages(images, { ...opts, client }, dests);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * Publish images already opened, in three phases across all of them and every destination:
+ * (1) every blob and index child into every place, (2) every manifest digest checked against
+ * what the destination pins, (3) tags — manifests that refer to another (`subject`) after the
+ * rest — then referrer lists, then the places' commit step (a tar takes its name). A failure
+ * before (3) leaves no new tag anywhere (and no tar under its final name); a failure in (3)
+ * says which tags are live (TAGS_INCOMPLETE).
+ */
+export async function publishImages(images: readonly ArchiveImage[], opts: PublishOptions, dests: readonly PlaceRef[] = opts.destinations.map((d) => parsePlace(d, 'sink'))): Promise<PublishResult[]> {
+  const settings = checkSettings(opts);
+  const emit = onceNotes(opts.onEvent ?? (() => {}));
   const client = withCredentialHosts(opts.client, dests.flatMap((d) => registryOf(d) ?? []));
-  const { openArchive, selectImages } = await import('../archive/index.js');
-  const archive = await openArchive(opts.source, { stdin: opts.stdin, onNote: (message) => emit({ type: 'note', message }) });
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
   const warned = new Set(cache?.warnings ?? []);
   for (const w of warned) emit({ type: 'note', message: w });
   const checks = new LayerChecks((layer, reason) => emit({ type: 'verify', digest: layer.digest, reason }));
+  const places = new Map<string, Promise<OpenPlace>>();
+  let committed = false;
   try {
-    const images = selectImages(archive, { image: opts.image, all: opts.all });
     for (const image of images) checkPlatform(image.root, settings.platforms);
     const targets = planTargets({ images, dests, tags: opts.tags ?? [], all: !!opts.all });
     if (dests.length === 0) emit({ type: 'note', message: `no destination given: publishing to the archive's RepoTags: ${describeTargets(targets)}` });
 
     const run = limit(opts.jobs ?? publishDefaults.jobs);
-    const places = new Map<string, Promise<OpenPlace>>();
-    const openOnce = (dest: Destination): Promise<OpenPlace> => {
+    const openOnce = (dest: PlaceRef): Promise<OpenPlace> => {
       const key = placeKey(dest);
       let p = places.get(key);
       if (!p) {
-        p = openPlace(dest, client, { verifyExisting: opts.verifyExisting }).then((place) => {
+        p = openSink(dest, { client, verifyExisting: opts.verifyExisting }).then((place) => {
           const transfers = new BlobTransfers(place, run, cache, emit);
-          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings), checks);
+          const note = (message: string) => emit({ type: 'note', message });
+          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings), checks, note);
           return { place, uploads };
         });
         places.set(key, p);
@@ -116,7 +127,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     );
     // Phase 2: a destination written `repo@sha256:…` must name the digest we are about to write.
     for (const { t, manifest } of uploaded) checkPinnedDigest(t.dest, manifest.digest);
-    // Phase 3: tags (a by-digest destination: the manifest by digest), once everything is everywhere.
+    // Phase 3: tags (a target without tags: its manifest by digest), subjects before their referrers.
     const jobs = uploaded.flatMap(({ t, open, manifest }) => (t.tags.length ? t.tags : [manifest.digest]).map((tag) => ({ place: open.place, tag, manifest, t })));
     let outcomes: TagOutcome[];
     try {
@@ -127,20 +138,47 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
       }
       throw err;
     }
+    await listAndRefer(uploaded, emit);
+    await settleAll([...places.values()].map(async (p) => (await p).place.close?.()));
+    committed = true;
     return results(images, uploaded, outcomes, jobs);
   } finally {
+    if (!committed) await Promise.allSettled([...places.values()].map(async (p) => (await p).place.abort?.()));
     await checks.close();
     await cache?.save().catch(() => {});
     for (const w of cache?.warnings ?? []) if (!warned.has(w)) emit({ type: 'note', message: w });
-    await archive.close();
   }
 }
 
 type Uploaded = { t: PlannedTarget; open: OpenPlace; manifest: PreparedManifest };
 
-/** Results per image, in archive order, each with what every destination holds. */
+/**
+ * After the tags: a manifest written by digest alone is listed where the place needs it to be
+ * found (a layout's index.json), and one that refers to another (`subject`) is added to that
+ * subject's referrers where the place keeps the list itself (a registry without the
+ * referrers API: the OCI 1.1 fallback tag).
+ */
+async function listAndRefer(uploaded: readonly Uploaded[], emit: PublishListener): Promise<void> {
+  const done = new Set<string>();
+  for (const { t, open, manifest } of uploaded) {
+    const key = `${open.place.name} ${manifest.digest}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    const d: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.raw.length };
+    if (manifest.artifactType) d.artifactType = manifest.artifactType;
+    if (manifest.annotations) d.annotations = manifest.annotations;
+    if (manifest.subject && open.place.recordReferrer) {
+      const how = await open.place.recordReferrer(manifest.subject, d);
+      if (how === 'tag') emit({ type: 'note', message: `${open.place.reference(manifest.digest)} refers to ${manifest.subject.digest}: added to the referrers tag ${manifest.subject.digest.replace(':', '-')}` });
+    } else if (t.tags.length === 0 && open.place.listUntagged) {
+      await open.place.listUntagged(d);
+    }
+  }
+}
+
+/** Results per image, in source order, each with what every destination holds. */
 function results(
-  images: readonly PlannedTarget['image'][],
+  images: readonly ArchiveImage[],
   uploaded: readonly Uploaded[],
   outcomes: readonly TagOutcome[],
   jobs: ReadonlyArray<{ t: PlannedTarget }>,
@@ -168,9 +206,39 @@ function results(
   });
 }
 
+function checkSettings(opts: PublishOptions): UploadSettings {
+  const settings: UploadSettings = {
+    format: opts.format ?? publishDefaults.format,
+    compression: opts.compression ?? publishDefaults.compression,
+    level: opts.compressionLevel ?? publishDefaults.compressionLevel,
+    platforms: opts.platforms ?? [],
+    verifyDiffIds: opts.verifyDiffIds ?? publishDefaults.verifyDiffIds,
+    allowNondistributable: opts.allowNondistributable ?? false,
+  };
+  if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
+    throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);
+  }
+  for (const p of settings.platforms) parsePlatform(p); // a malformed --platform is a usage error before any work
+  return settings;
+}
+
+/** Notes are said once per publish, however many places or images lead to the same one. */
+function onceNotes(emit: PublishListener): PublishListener {
+  const said = new Set<string>();
+  return (e) => {
+    if (e.type === 'note') {
+      if (said.has(e.message)) return;
+      said.add(e.message);
+    }
+    emit(e);
+  };
+}
+
 /**
  * Registry clients are shared per options object (by identity), so the derived options are
  * memoised per caller's object and host list: repeated publishes keep their pools and tokens.
+ * Credentials from flags and the environment belong to the hosts the user wrote, never to a
+ * registry an archive's RepoTags name.
  */
 const derivedClients = new WeakMap<ClientOptions, Map<string, ClientOptions>>();
 const noClient: ClientOptions = {};
@@ -186,10 +254,7 @@ function withCredentialHosts(client: ClientOptions | undefined, hosts: string[])
   return derived;
 }
 
-/** Destinations that are the same place (the same registry repository or layout directory) share one opened place. */
-const placeKey = (d: Destination): string => (d.kind === 'oci' ? `oci:${d.dir}` : `${d.ref.registry}/${d.ref.repository}`);
-
-function checkPinnedDigest(dest: Destination, digest: string): void {
+function checkPinnedDigest(dest: PlaceRef, digest: string): void {
   const pinned = dest.kind === 'registry' ? dest.ref.digest : undefined;
   if (pinned && pinned !== digest) {
     throw new TarpushError('USAGE', `destination ${dest.text} names digest ${pinned}, but the image's manifest is ${digest}`, { expected: pinned, actual: digest });
@@ -198,9 +263,9 @@ function checkPinnedDigest(dest: Destination, digest: string): void {
 
 /**
  * `--format keep` into an OCI layout means OCI: layout readers (skopeo, podman) skip index
- * entries that are not OCI manifests. Registries keep the archive's own format.
+ * entries that are not OCI manifests. Registries and tar files keep the source's own format.
  */
-function settingsFor(dest: Destination, s: UploadSettings): UploadSettings {
+function settingsFor(dest: PlaceRef, s: UploadSettings): UploadSettings {
   return dest.kind === 'oci' && s.format === 'keep' ? { ...s, format: 'oci' } : s;
 }
 

@@ -1,9 +1,9 @@
 import { TarpushError } from '../errors.js';
 import { sha256, type Digest } from '../image/digest.js';
-import { formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
+import { compressionOfMediaType, formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
-import type { Descriptor, Image, ImageIndex, Layer, Manifestable, Platform } from '../image/types.js';
-import { parsePlatform, platformMatches as matchesSpec, platformText } from '../image/platform.js';
+import type { Artifact, Descriptor, Image, ImageIndex, IndexChild, Layer, Manifestable, Platform } from '../image/types.js';
+import { isAttestation, parsePlatform, platformMatches as matchesSpec, platformText } from '../image/platform.js';
 import { settleAll } from '../util/settle-all.js';
 import type { LayerChecks } from './layer-checks.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
@@ -15,6 +15,13 @@ export interface PreparedManifest {
   raw: Buffer;
   mediaType: string;
   digest: Digest;
+  /** The manifest it refers to (OCI 1.1 `subject`): written after it, and listed among its referrers. */
+  subject?: Descriptor;
+  /** For the descriptor a referrers list holds. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  /** Foreign layers it names but that were not uploaded (a registry may refuse the manifest for them). */
+  foreign?: readonly Descriptor[];
 }
 
 export interface UploadSettings {
@@ -24,15 +31,21 @@ export interface UploadSettings {
   platforms: readonly string[];
   /** Decompress compressed layers to check their diff_ids (default true). */
   verifyDiffIds: boolean;
+  /** Upload foreign (non-distributable) layers as ordinary ones (default false: keep their descriptor, upload nothing). */
+  allowNondistributable: boolean;
 }
-
 
 /** No --platform keeps everything; otherwise any wanted platform, compared as image/platform.ts normalises them (x86_64 = amd64). */
 const platformMatches = (p: Platform | undefined, wanted: readonly string[]): boolean =>
   wanted.length === 0 || wanted.some((w) => matchesSpec(p, parsePlatform(w)));
 
-/** What compression a layer is published in. `keep` leaves compressed layers alone and gzips plain ones. */
+/**
+ * What compression a layer is published in. `keep` leaves compressed layers alone and gzips
+ * plain ones. Only layers whose media type says tar are ever transcoded: anything else (an
+ * in-toto statement, a foreign layer) goes byte for byte.
+ */
 function targetCompression(layer: Layer, option: CompressionOption): Compression {
+  if (compressionOfMediaType(layer.mediaType) === undefined || layer.foreign) return layer.compression;
   if (option === 'keep') return layer.compression === 'none' ? 'gzip' : layer.compression;
   return option;
 }
@@ -50,6 +63,8 @@ export interface PlaceUploads {
   readonly settings: UploadSettings;
   /** Shared by every place of the publish: each layer is verified once. */
   readonly checks: LayerChecks;
+  /** Says something the user should know (once per publish: the caller folds repeats). */
+  readonly note: (message: string) => void;
   readonly children: Map<Digest, Promise<PreparedManifest>>;
 }
 
@@ -58,8 +73,9 @@ export function placeUploads(
   putChild: (m: PreparedManifest) => Promise<void>,
   settings: UploadSettings,
   checks: LayerChecks,
+  note: (message: string) => void = () => {},
 ): PlaceUploads {
-  return { transfers, putChild, settings, checks, children: new Map() };
+  return { transfers, putChild, settings, checks, note, children: new Map() };
 }
 
 /**
@@ -68,9 +84,14 @@ export function placeUploads(
  * written later, by the caller, once every place has every blob.
  */
 export async function uploadContent(item: Manifestable, p: PlaceUploads): Promise<PreparedManifest> {
-  const s = p.settings;
-  if (item.kind === 'artifact') throw artifactNotYet(item);
-  return item.kind === 'image' ? uploadImage(item, p) : uploadIndex(item, p, s.platforms);
+  switch (item.kind) {
+    case 'image':
+      return uploadImage(item, p);
+    case 'artifact':
+      return uploadArtifact(item, p);
+    case 'index':
+      return uploadIndex(item, p, p.settings.platforms);
+  }
 }
 
 /** An index child, uploaded and written by digest at most once per place. */
@@ -78,8 +99,7 @@ function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManif
   let done = p.children.get(item.digest);
   if (!done) {
     done = (async () => {
-      if (item.kind === 'artifact') throw artifactNotYet(item);
-      const child = item.kind === 'image' ? await uploadImage(item, p) : await uploadIndex(item, p, []);
+      const child = item.kind === 'index' ? await uploadIndex(item, p, []) : await uploadContent(item, p);
       await p.putChild(child);
       return child;
     })();
@@ -94,18 +114,61 @@ async function uploadImage(image: Image, p: PlaceUploads): Promise<PreparedManif
   const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
   const layers = image.layers.map((layer) => publishLayer(layer, format, p));
   await settleAll<unknown>([config, ...layers]);
-  const descriptors = await Promise.all(layers); // all fulfilled by now
+  const published = await Promise.all(layers); // all fulfilled by now
+  const descriptors = published.map((l) => l.descriptor);
   const raw = rewriteManifest(image.rawManifest, { format: s.format === 'keep' ? undefined : format, config: image.config, layers: descriptors });
   const mediaType = convertMediaType(image.mediaType, s.format === 'keep' ? undefined : format);
-  return { raw, mediaType, digest: raw === image.rawManifest ? image.digest : sha256(raw) };
+  const digest = raw === image.rawManifest ? image.digest : sha256(raw);
+  const uploadedForeign = published.filter((l) => l.foreignUploaded);
+  if (uploadedForeign.length > 0) {
+    p.note(`--allow-nondistributable-artifacts: ${uploadedForeign.length} foreign layer(s) of ${image.digest} uploaded as ordinary layers; the manifest is now ${digest}`);
+  }
+  const foreign = published.filter((l) => l.foreignKept).map((l) => l.descriptor);
+  return { raw, mediaType, digest, ...(image.subject ? { subject: image.subject } : {}), ...(foreign.length ? { foreign } : {}) };
 }
 
-async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUploads): Promise<Descriptor> {
+/** An artifact (SBOM, signature, attestation): its config and blobs as they are, its manifest byte for byte. */
+async function uploadArtifact(a: Artifact, p: PlaceUploads): Promise<PreparedManifest> {
+  const { transfers } = p;
+  await settleAll<unknown>([
+    transfers.ensure('config', a.config.digest, bufferSource(a.rawConfig, `${a.config.digest} (config of ${a.digest})`)),
+    ...a.blobs.map((b) => transfers.ensure('layer', b.digest, b.source)),
+  ]);
+  return {
+    raw: a.rawManifest,
+    mediaType: a.mediaType,
+    digest: a.digest,
+    ...(a.subject ? { subject: a.subject } : {}),
+    ...(a.artifactType ? { artifactType: a.artifactType } : {}),
+    ...(a.annotations ? { annotations: a.annotations } : {}),
+  };
+}
+
+interface PublishedLayer {
+  descriptor: Descriptor;
+  /** A foreign layer left where its urls say (not uploaded). */
+  foreignKept?: boolean;
+  /** A foreign layer uploaded as an ordinary one (--allow-nondistributable-artifacts). */
+  foreignUploaded?: boolean;
+}
+
+async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUploads): Promise<PublishedLayer> {
   const { transfers, settings: s } = p;
+  if (layer.foreign && !s.allowNondistributable) {
+    // As docker, ggcr and containers/image do: the manifest keeps the descriptor, urls and
+    // all, and the layer is fetched from its urls by whoever pulls it.
+    const d: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
+    if (layer.urls) d.urls = layer.urls;
+    if (layer.annotations) d.annotations = layer.annotations;
+    return { descriptor: d, foreignKept: true };
+  }
+  if (layer.absent) {
+    throw new TarpushError('ARCHIVE_ENTRY_MISSING', `layer ${layer.digest} is not in the archive${layer.foreign ? ' (a foreign layer): --allow-nondistributable-artifacts needs its bytes' : ''}`, { expected: layer.digest });
+  }
   const target = targetCompression(layer, s.compression);
   const check = p.checks.for(layer, { diffIds: s.verifyDiffIds });
   let stored: StoredBlob;
-  let mediaType = layer.mediaType;
+  let mediaType = layer.foreign ? layerMediaType(format, layer.compression) : layer.mediaType;
   // Bytes that went out must have matched the archive's digests before any manifest names
   // them (settle). A compressed layer the place already held was not read: its diff_id is
   // still the archive's claim, so it is read once here unless this user's earlier run proved
@@ -113,7 +176,8 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
   // to exist remotely. What a completed check proved is remembered for later runs.
   if (target === layer.compression) {
     stored = await transfers.ensure('layer', layer.digest, check.source);
-    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && s.verifyDiffIds && !transfers.provenBefore(layer);
+    const declared = layer.diffIdDeclared !== false;
+    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !transfers.provenBefore(layer);
     if (stored.action === 'uploaded' || unread) {
       const v = await check.settle(unread ? `${transfers.placeName} already holds it: checking its diff_id` : 'the upload resumed part-way: reading it once more');
       if (v.diffIdChecked && layer.compression !== 'none') transfers.recordProven(stored, layer, layer.compression, 0);
@@ -129,25 +193,61 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     }
   }
   const d: Descriptor = { mediaType, digest: stored.digest, size: stored.size };
-  if (layer.urls) d.urls = layer.urls;
+  if (layer.urls && !layer.foreign) d.urls = layer.urls;
   if (layer.annotations) d.annotations = layer.annotations;
-  return d;
+  return { descriptor: d, ...(layer.foreign ? { foreignUploaded: true } : {}) };
 }
 
+const listPlatforms = (cs: readonly IndexChild[]): string => cs.map((c) => (isAttestation(c.descriptor) ? `attestation ${c.descriptor.digest.slice(7, 19)}` : platformText(c.descriptor.platform))).join(', ') || 'none';
+
+/**
+ * An index, with what the archive carries of it. A Docker 29 save keeps a pulled image's whole
+ * index but only the host platform's manifests: what is carried is published — one image
+ * platform as that manifest itself (its digest kept), several as an index of exactly the
+ * carried entries (descriptors byte for byte, in order) — and a line says what was left out.
+ */
 async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readonly string[]): Promise<PreparedManifest> {
   const s = p.settings;
-  const kept = index.manifests.map((c) =>
-    platformMatches(c.descriptor.platform ?? (c.item?.kind === 'image' ? c.item.platform : undefined), platforms) ? c : undefined,
-  );
-  if (!kept.some(Boolean)) {
-    const have = index.manifests.map((c) => platformText(c.descriptor.platform)).join(', ');
-    throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${platforms.join(',')} (it has ${have})`);
+  const matches = (c: IndexChild) => platformMatches(c.descriptor.platform ?? (c.item?.kind === 'image' ? c.item.platform : undefined), platforms);
+  const carried = index.manifests.filter((c) => c.item !== undefined);
+  const missing = index.manifests.filter((c) => c.item === undefined);
+  const images = index.manifests.filter((c) => !isAttestation(c.descriptor));
+  const wantedImages = platforms.length === 0 ? images : images.filter(matches);
+  if (wantedImages.length === 0) {
+    throw new TarpushError('IMAGE_NOT_FOUND', `no manifest in index ${index.digest} matches --platform ${platforms.join(',')} (it has ${listPlatforms(images)})`);
   }
+  const keptImages = wantedImages.filter((c) => c.item !== undefined);
+  if (keptImages.length === 0) {
+    throw new TarpushError(
+      platforms.length ? 'IMAGE_NOT_FOUND' : 'ARCHIVE_ENTRY_MISSING',
+      platforms.length
+        ? `--platform ${platforms.join(',')}: index ${index.digest} lists it, but the archive does not carry it (it carries ${listPlatforms(carried)})`
+        : `index ${index.digest}: the archive carries none of its image manifests (it lists ${listPlatforms(index.manifests)})`,
+    );
+  }
+  // An attestation goes with the image it describes (BuildKit names it in an annotation).
+  const keptDigests = new Set(keptImages.map((c) => c.descriptor.digest));
+  const wantedDigests = new Set(wantedImages.map((c) => c.descriptor.digest));
+  const describes = (c: IndexChild, set: Set<string>) => {
+    const of = c.descriptor.annotations?.['vnd.docker.reference.digest'];
+    return of === undefined ? platforms.length === 0 : set.has(of);
+  };
+  const wanted = index.manifests.filter((c) => (isAttestation(c.descriptor) ? describes(c, wantedDigests) : wantedDigests.has(c.descriptor.digest)));
+  const kept = wanted.filter((c) => c.item !== undefined && (!isAttestation(c.descriptor) || describes(c, keptDigests) || c.descriptor.annotations?.['vnd.docker.reference.digest'] === undefined));
+  const left = wanted.filter((c) => c.item === undefined);
+  if (left.length > 0 && keptImages.length === 1) {
+    const only = keptImages[0]!;
+    p.note(`index ${index.digest}: the archive carries only ${listPlatforms([only])}; publishing that manifest (${only.descriptor.digest}) itself, without ${listPlatforms(missing)}${kept.length > 1 ? ' or its attestations' : ''}`);
+    return uploadChild(only.item!, p);
+  }
+  if (left.length > 0) {
+    p.note(`index ${index.digest}: the archive does not carry ${listPlatforms(left)}; publishing an index of the ${kept.length} carried entries (its digest differs from the archive's)`);
+  }
+  const keptSet = new Set(kept);
   const children = await settleAll(
-    kept.map(async (c) => {
-      if (!c) return undefined;
-      if (!c.item) throw new TarpushError('ARCHIVE_ENTRY_MISSING', `index ${index.digest} lists ${c.descriptor.digest}, which the archive does not carry`);
-      const child = await uploadChild(c.item, p);
+    index.manifests.map(async (c) => {
+      if (!keptSet.has(c)) return undefined;
+      const child = await uploadChild(c.item!, p);
       return { ...c.descriptor, mediaType: child.mediaType, digest: child.digest, size: child.raw.length };
     }),
   );
@@ -155,10 +255,6 @@ async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readon
   const mediaType = convertMediaType(index.mediaType, s.format === 'keep' ? undefined : s.format);
   return { raw, mediaType, digest: raw === index.rawManifest ? index.digest : sha256(raw) };
 }
-
-/** Placeholder until artifacts are published (issue 8): refuse rather than publish them wrongly. */
-const artifactNotYet = (a: Manifestable): TarpushError =>
-  new TarpushError('UNSUPPORTED', `manifest ${a.digest} is an artifact; publishing artifacts is not supported yet`);
 
 /** A single image given --platform must match it too. */
 export function checkPlatform(item: Manifestable, platforms: readonly string[]): void {

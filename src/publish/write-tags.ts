@@ -1,7 +1,7 @@
 import { TarpushError, isTarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { PublishListener } from './events.js';
-import type { Place } from './place.js';
+import type { Place } from '../places/open-sink.js';
 import type { PreparedManifest } from './upload-content.js';
 
 /** One tag of one destination, after the tag phase. */
@@ -32,10 +32,25 @@ export async function writeManifest(place: Place, reference: string, m: Prepared
       throw new TarpushError('REGISTRY_DIGEST_MISMATCH', `${place.reference(reference)}: stored manifest digest ${digest}, expected ${m.digest}`, { expected: m.digest, actual: digest });
     }
   } catch (err) {
+    if (m.foreign?.length && isTarpushError(err) && err.details.registryCode === 'MANIFEST_BLOB_UNKNOWN') throw foreignRefused(place, reference, m, err);
     if (isTarpushError(err, 'REGISTRY_DIGEST_MISMATCH') || !(await holds(place, reference, m.digest))) throw err;
     emit({ type: 'note', message: `${place.reference(reference)}: the write's answer was lost, but the place holds ${m.digest}` });
   }
   emit({ type: 'manifest', place: place.name, reference, digest: m.digest, mediaType: m.mediaType });
+}
+
+/**
+ * Distribution accepts a foreign layer's descriptor only with http(s) urls its configuration
+ * allows, and answers MANIFEST_BLOB_UNKNOWN otherwise: say which layer, and the way out.
+ */
+function foreignRefused(place: Place, reference: string, m: PreparedManifest, cause: TarpushError): TarpushError {
+  const layers = m.foreign!.map((d) => `${d.digest}${d.urls?.length ? ` (urls ${d.urls.join(' ')})` : ' (no urls)'}`).join(', ');
+  return new TarpushError(
+    'REGISTRY_ERROR',
+    `${place.reference(reference)}: the registry refused the manifest for its foreign layer ${layers}, which tarpush does not upload; --allow-nondistributable-artifacts uploads it as an ordinary layer (the manifest digest then changes)`,
+    { ...cause.details },
+    { cause },
+  );
 }
 
 async function holds(place: Place, reference: string, digest: Digest): Promise<boolean> {
@@ -54,7 +69,13 @@ async function holds(place: Place, reference: string, digest: Digest): Promise<b
  * tag in a registry means deleting the manifest under every other name too.
  */
 export async function writeTags(jobs: readonly TagJob[], emit: PublishListener): Promise<TagOutcome[]> {
-  const settled = await Promise.allSettled(jobs.map((j) => writeManifest(j.place, j.tag, j.manifest, emit)));
+  // Manifests that refer to another (`subject`) go after the rest: a registry may check that the subject exists.
+  const settled: PromiseSettledResult<void>[] = new Array(jobs.length);
+  for (const wave of [false, true]) {
+    const here = jobs.flatMap((j, i) => (!!j.manifest.subject === wave ? [i] : []));
+    const done = await Promise.allSettled(here.map((i) => writeManifest(jobs[i]!.place, jobs[i]!.tag, jobs[i]!.manifest, emit)));
+    here.forEach((i, k) => (settled[i] = done[k]!));
+  }
   const outcomes = jobs.map((j, i) => ({ tag: j.tag, reference: j.place.reference(j.tag), live: settled[i]!.status === 'fulfilled' }));
   const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ job: jobs[i]!, reason: s.reason as unknown }] : []));
   if (failed.length === 0) return outcomes;

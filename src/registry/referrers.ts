@@ -53,3 +53,30 @@ export async function listReferrers(repo: Repository, digest: Digest, artifactTy
   }
   return out;
 }
+
+/** The OCI 1.1 fallback tag that lists the referrers of `subject`: `sha256-<hex>`. */
+export const referrersTag = (subject: Digest): string => subject.replace(':', '-');
+
+/**
+ * Record `referrer` as referring to `subject` where the registry has no referrers API: the
+ * fallback tag holds an image index of the referrers' descriptors, read, extended (no
+ * duplicates) and written back, as oras and regclient keep it. A registry with the API
+ * tracks `subject` itself: nothing to do. Resolves with what was done.
+ */
+export async function recordReferrer(repo: Repository, subject: Digest, referrer: Descriptor): Promise<'api' | 'tag' | 'present'> {
+  if ((await listReferrers(repo, subject)) !== undefined) return 'api';
+  const tag = referrersTag(subject);
+  let manifests: Descriptor[] = [];
+  if (await repo.headManifest(tag)) {
+    const current = await repo.getManifest(tag, { accept: [MediaType.ociIndex] });
+    const doc = JSON.parse(current.raw.toString('utf8')) as { manifests?: unknown };
+    if (!Array.isArray(doc.manifests)) {
+      throw new TarpushError('REGISTRY_ERROR', `${repo.name}:${tag} (the referrers list of ${subject}) is not an image index`);
+    }
+    manifests = doc.manifests as Descriptor[];
+  }
+  if (manifests.some((d) => d.digest === referrer.digest)) return 'present';
+  const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...manifests, referrer] };
+  await repo.putManifest(tag, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+  return 'tag';
+}

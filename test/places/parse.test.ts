@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { checkTagArgument, destinationTags, parseDestination } from '../../src/publish/destination.js';
+import { checkTagArgument, destinationTags, parseDestination } from '../../src/places/parse.js';
 import { isTarpushError } from '../../src/errors.js';
 
 test('oci: destinations carry a directory and an optional tag', () => {
