@@ -19,8 +19,8 @@ import { Progress } from './upload-progress.js';
 import { UploadSession } from './upload-session.js';
 
 /**
- * The upload ladder for a blob whose digest and size are known (steps 3, 4 and 6 of the
- * design; HEAD and mount are the caller's steps 1 and 2):
+ * The upload ladder for a blob whose digest and size are known: steps 3 to 6 of "The upload
+ * ladder" in docs/architecture.md (HEAD and mount, steps 1 and 2, are the caller's):
  *  - small blob → one `POST ?digest=` with the body; 201 done, 202 → PUT on the session
  *    (and this client stops trying single POSTs: the registry ignores their body);
  *  - otherwise `POST`, then one streamed monolithic `PUT ?digest=`;
