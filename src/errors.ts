@@ -102,3 +102,15 @@ export class TarpushError extends Error {
 export function isTarpushError(e: unknown, code?: ErrorCode): e is TarpushError {
   return e instanceof TarpushError && (code === undefined || e.code === code);
 }
+
+/**
+ * Bytes a caller handed to a sink (a ByteSource, a stream producer) failed to read. The
+ * source's own TarpushError passes through; an untyped failure is the input's
+ * (ARCHIVE_UNREADABLE, exit 2, naming `where`), so the network layers never word it as
+ * theirs nor take its errno for a connection failure worth a retry.
+ */
+export function sourceReadError(err: unknown, where: string, details: ErrorDetails = {}): TarpushError {
+  if (err instanceof TarpushError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TarpushError('ARCHIVE_UNREADABLE', `${where}: ${message}`, details, { cause: err });
+}

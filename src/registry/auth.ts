@@ -14,7 +14,7 @@ import type { Transport } from './transport.js';
  * never sends it anywhere else (the transport drops it on cross-origin redirects).
  */
 
-export type Scheme = 'unknown' | 'none' | 'basic' | 'bearer';
+type Scheme = 'unknown' | 'none' | 'basic' | 'bearer';
 
 /** What was sent with one request: enough to react to its 401 and to word an error. */
 export interface Authorization {
@@ -39,10 +39,6 @@ export class Authenticator {
     private readonly opts: ResolvedOptions,
   ) {
     this.fetcher = new TokenFetcher(transport, opts, registry);
-  }
-
-  get currentScheme(): Scheme {
-    return this.scheme;
   }
 
   /** Learn the scheme from an answer: 2xx without challenge → none; a 401's challenges → basic/bearer. */

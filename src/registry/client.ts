@@ -123,7 +123,14 @@ export class RegistryClient {
 
   /** The TarpushError for an answer we cannot use (reads a bounded part of its body). */
   async failure(resp: RegistryResponse, what: string, method: string): Promise<TarpushError> {
-    const body = await readText(resp, 16 << 10);
+    return this.failureWithBody(resp, await readText(resp, 16 << 10), what, method);
+  }
+
+  /**
+   * The same for an answer whose (bounded) body was already read. `elsewhere`: the answer
+   * came from a host other than the registry (an upload Location), so its text is foreign.
+   */
+  failureWithBody(resp: RegistryResponse, body: string, what: string, method: string, elsewhere = false): TarpushError {
     const challenge = parseChallenges(resp.headers['www-authenticate']).find((c) => c.params.error);
     return statusError({
       what,
@@ -133,7 +140,7 @@ export class RegistryClient {
       body,
       auth: resp.auth,
       secrets: this.auth.secrets,
-      foreign: resp.crossedOrigin,
+      foreign: resp.crossedOrigin || elsewhere,
       ...(challenge?.params.error ? { authError: challenge.params.error } : {}),
     });
   }
@@ -176,7 +183,12 @@ export function clientFor(registry: string, opts?: ClientOptions): RegistryClien
   return client;
 }
 
-/** Close every client `clientFor` handed out (the CLI calls this before exiting). */
+/**
+ * Close every client `clientFor` handed out. For library callers: `publish` opens its
+ * registry clients through `clientFor` (publish/place.ts) and leaves them open for the next
+ * push, so a long-lived process calls this when it is done. The CLI does not: bin/tarpush.js
+ * exits right after its one command, idle sockets and all.
+ */
 export async function closeSharedClients(): Promise<void> {
   await Promise.all([...sharedClients].map((c) => c.close()));
 }

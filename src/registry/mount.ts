@@ -5,7 +5,7 @@ import { discard } from './body.js';
 import { pullScope, pushScope } from './scope.js';
 import type { Repository } from './repository.js';
 import { UploadSession } from './upload-session.js';
-import { checkReportedDigest } from './upload.js';
+import { checkReportedDigest } from './upload-confirm.js';
 
 /**
  * Cross-repository mount: `POST …/blobs/uploads/?mount=<digest>&from=<repo>`. 201 → the blob

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { TarpushError } from '../errors.js';
+import { printable } from '../util/printable.js';
 
 /**
  * Options of a registry client and their defaults, in one place. Everything the network code
@@ -131,15 +133,21 @@ export const clientDefaults = { retries: 10, timeoutMs: 30_000, readTimeoutMs: 6
 // 0 would mean "no limit" to undici: the smallest limit is 1 ms.
 const atLeastOne = (n: number): number => Math.max(1, n);
 
+/** A caller passed options no client can work with: a usage error (exit 2), not a registry failure. */
+function misuse(message: string): TarpushError {
+  return new TarpushError('USAGE', `registry client options: ${message}`);
+}
+
 function positive(n: number | undefined, fallback: number, what: string): number {
   if (n === undefined) return fallback;
-  if (!Number.isFinite(n) || n < 0) throw new RangeError(`${what} must be a non-negative number, got ${n}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw misuse(`${what} must be a non-negative number, got ${printable(String(n))}`);
   return n;
 }
 
+/** Options with their defaults filled in; throws TarpushError('USAGE') for values out of range. */
 export function resolveOptions(opts: ClientOptions = {}): ResolvedOptions {
   const chunkSize = opts.chunkSize === undefined ? undefined : positive(opts.chunkSize, 0, 'chunkSize');
-  if (chunkSize !== undefined && chunkSize < 1) throw new RangeError('chunkSize must be at least 1 byte');
+  if (chunkSize !== undefined && chunkSize < 1) throw misuse(`chunkSize must be at least 1 byte, got ${chunkSize}`);
   return {
     credentials: {
       username: opts.username,

@@ -16,7 +16,7 @@ interface LinkValue {
 }
 
 /** Parse `<uri>; name=value; name="quoted, value", <uri2>; …` into link values. */
-export function parseLinks(value: string): LinkValue[] {
+function parseLinks(value: string): LinkValue[] {
   const out: LinkValue[] = [];
   let pos = 0;
   while (pos < value.length) {
@@ -77,7 +77,7 @@ export function nextLink(link: string | readonly string[] | undefined, requestUr
 /** Most pages one listing follows: an endless `Link: next` chain ends here. */
 export const MAX_PAGES = 1000;
 /** Most names one listing yields. */
-export const MAX_ITEMS = 100_000;
+const MAX_ITEMS = 100_000;
 
 export interface PagedList {
   client: RegistryClient;

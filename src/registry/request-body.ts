@@ -1,11 +1,11 @@
-import { TarpushError } from '../errors.js';
+import { sourceReadError, TarpushError } from '../errors.js';
 import type { ByteSource } from '../image/types.js';
 
 /**
  * Request bodies streamed from a ByteSource: bytes [start, end) are read on demand (never
  * buffered whole), counted as they go (progress), and checked to be exactly as many as the
- * source declared. A failing source surfaces as a TarpushError naming its location, which
- * the transport does not retry.
+ * source declared. A failing source is the source's error (errors.ts `sourceReadError`),
+ * which the transport does not retry.
  */
 export function rangeBody(source: ByteSource, start: number, end: number, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
   return {
@@ -24,8 +24,7 @@ export function rangeBody(source: ByteSource, start: number, end: number, onByte
           yield chunk;
         }
       } catch (err) {
-        if (err instanceof TarpushError) throw err;
-        throw new TarpushError('ARCHIVE_UNREADABLE', `${source.location}: ${(err as Error).message}`, { file: source.location }, { cause: err });
+        throw sourceReadError(err, source.location, { file: source.location });
       } finally {
         stream.destroy();
       }

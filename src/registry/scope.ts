@@ -22,7 +22,7 @@ export function parseScope(s: string): Scope | undefined {
   return { type: s.slice(0, first), name: s.slice(first + 1, last), actions: s.slice(last + 1).split(',').filter((a) => a !== '') };
 }
 
-export function formatScope(s: Scope): string {
+function formatScope(s: Scope): string {
   return `${s.type}:${s.name}:${s.actions.join(',')}`;
 }
 

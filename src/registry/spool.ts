@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
-import { TarpushError } from '../errors.js';
+import { sourceReadError, TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 
 /**
@@ -72,8 +72,7 @@ export class Opening {
     try {
       r = await this.iter.next();
     } catch (err) {
-      if (err instanceof TarpushError) throw err;
-      throw new TarpushError('ARCHIVE_UNREADABLE', `producing the stream to upload failed: ${(err as Error).message}`, {}, { cause: err });
+      throw sourceReadError(err, 'producing the stream to upload failed');
     }
     if (r.done) {
       this.ended = true;

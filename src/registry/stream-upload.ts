@@ -3,14 +3,19 @@ import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
 import { fileRangeSource } from '../image/sources.js';
+import { hasBlob } from './blob.js';
 import { discard } from './body.js';
+import { chunkSizeFor, shrinkAfterRefusal } from './chunk-size.js';
 import { isTransientNetworkError } from './errors.js';
 import type { Repository } from './repository.js';
-import { Opening, Spool } from './spool.js';
-import { chunkSizeFor, classify, confirmStored, Progress, putBlob, shrinkAfterRefusal, uploadFailure } from './upload.js';
-import { hasBlob } from './blob.js';
-import { UploadSession } from './upload-session.js';
 import { failureOf, RetryBudget } from './retry.js';
+import { pushScope } from './scope.js';
+import { Opening, Spool } from './spool.js';
+import { classify, uploadFailure, type Outcome } from './upload-answer.js';
+import { confirmStored } from './upload-confirm.js';
+import { Progress } from './upload-progress.js';
+import { UploadSession } from './upload-session.js';
+import { putBlob } from './upload.js';
 
 /**
  * Upload bytes whose digest is not known in advance (a layer compressed on the fly): POST,
@@ -24,14 +29,289 @@ import { failureOf, RetryBudget } from './retry.js';
  * pass; on refusal the rest of the same stream is read into it. On a failure mid-stream the
  * producer is opened again (it is deterministic) and, when the session reports a Range, the
  * bytes the registry holds are skipped instead of re-sent.
+ *
+ * Both ways run the one state machine of `runStream` (docs/architecture.md, "The upload
+ * ladder", step 7): a `Feed` says where the bytes come from, the machine what follows.
  */
-
 
 export async function putStream(repo: Repository, open: () => Readable, onProgress?: ProgressFn): Promise<{ digest: Digest; size: number }> {
   const client = repo.client;
   if (client.features.patch === false) return spoolAndPut(repo, { open }, onProgress, 'registry refuses PATCH');
-  if (client.options.chunkSize !== undefined || client.features.maxBody !== undefined) return chunkedStream(repo, open, onProgress);
-  return streamedPatch(repo, open, onProgress);
+  const chunked = client.options.chunkSize !== undefined || client.features.maxBody !== undefined;
+  return runStream(repo, chunked ? new ChunkFeed(repo, open, onProgress) : new WholeStreamFeed(repo, open, onProgress));
+}
+
+/** The states of one streamed upload. */
+type State =
+  | { at: 'open' } // POST a new session; the bytes start again at 0
+  | { at: 'send'; session: UploadSession; offset: number } // PATCH the bytes from `offset` on
+  | { at: 'ask'; session: UploadSession; broken: boolean } // GET the session: how much does it hold?
+  | { at: 'close'; session: UploadSession; digest: Digest; size: number } // PUT ?digest=, no body
+  | { at: 'spool'; session: UploadSession; reason: string } // the registry takes no stream: spool, putBlob
+  | { at: 'done'; digest: Digest; size: number };
+
+/** What one PATCH of a feed came to. */
+type Sent =
+  | { kind: 'all'; digest: Digest; size: number } // the registry holds every byte of the stream
+  | { kind: 'part'; end: number } // it holds the bytes up to `end`; more follow
+  | { kind: 'broken'; err: Error } // the connection failed mid-request
+  | { kind: 'unwanted'; reason: string } // the registry will not take the bytes as a stream
+  | { kind: 'refused'; outcome: Exclude<Outcome, 'ok'>; error: TarpushError; bytes: number };
+
+/** Where the bytes of a streamed upload come from, and how they are PATCHed. */
+interface Feed {
+  readonly path: 'stream' | 'chunked';
+  /** A new session: the next `send` starts at byte 0. */
+  restart(): void;
+  /** One PATCH of the bytes from `offset` on. */
+  send(session: UploadSession, offset: number): Promise<Sent>;
+  /** Whether the bytes from `stored` on can still be sent on this session (else: a new one). */
+  canResumeAt(stored: number | undefined): stored is number;
+  /** Give the stream to a spool file and putBlob (only a feed that answers `unwanted`). */
+  spool(reason: string): Promise<{ digest: Digest; size: number }>;
+  /** Free the producer and any spool file it holds. */
+  release(): Promise<void>;
+}
+
+/**
+ * The machine: every transition is in the one switch. One retry budget covers the whole
+ * upload (its requests' own retries included); a chunk taken further than ever before
+ * starts a new run of failures, as in putBlob.
+ */
+async function runStream(repo: Repository, feed: Feed): Promise<{ digest: Digest; size: number }> {
+  const opts = repo.client.options;
+  const budget = new RetryBudget(opts);
+  let highWater = 0;
+  /** Count a failure and wait, or give up with `err`. */
+  const failed = async (err: Error, reason?: string): Promise<void> => {
+    const f = failureOf(err, { method: 'upload', url: `${repo.name} (stream)` });
+    if (!(await budget.retry(f.target, reason ?? f.reason))) throw err;
+  };
+  const sessionLost = (digest: Digest) =>
+    new TarpushError('REGISTRY_ERROR', `blob upload ${repo.name}@${digest}: the session was lost at the closing PUT`);
+
+  let state: State = { at: 'open' };
+  try {
+    for (;;) {
+      switch (state.at) {
+        case 'open': {
+          const session = await openSession(repo, budget);
+          feed.restart();
+          state = { at: 'send', session, offset: 0 };
+          break;
+        }
+
+        case 'send': {
+          const session: UploadSession = state.session;
+          const sent = await feed.send(session, state.offset);
+          if (sent.kind === 'all') state = { at: 'close', session, digest: sent.digest, size: sent.size };
+          else if (sent.kind === 'part') {
+            if (sent.end > highWater) {
+              highWater = sent.end;
+              budget.progressed();
+            }
+            state = { at: 'send', session, offset: sent.end };
+          } else if (sent.kind === 'broken') {
+            await failed(sent.err);
+            state = { at: 'ask', session, broken: true };
+          } else if (sent.kind === 'unwanted') state = { at: 'spool', session, reason: sent.reason };
+          else if (sent.outcome === 'too-large') {
+            shrinkAfterRefusal(repo, session, sent.bytes, '(stream)');
+            state = { at: 'ask', session, broken: false };
+          } else if (sent.outcome === 'gone') {
+            await failed(sent.error, 'session lost');
+            state = { at: 'open' };
+          } else if (sent.outcome === 'transient') {
+            await failed(sent.error);
+            state = { at: 'ask', session, broken: false };
+          } else throw sent.error; // fatal, digest-invalid
+          break;
+        }
+
+        case 'ask': {
+          const stored: number | undefined = await state.session.stored();
+          if (!feed.canResumeAt(stored)) {
+            state = { at: 'open' }; // the session is lost, or holds bytes no longer at hand
+            break;
+          }
+          if (state.broken) opts.log({ type: 'resume', digest: '(stream)', offset: stored, reason: 'connection failed mid-stream' });
+          state = { at: 'send', session: state.session, offset: stored };
+          break;
+        }
+
+        case 'close':
+          if ((await close(repo, state.session, state.digest)) === 'done') {
+            opts.log({ type: 'upload', digest: state.digest, path: feed.path, bytes: state.size });
+            state = { at: 'done', digest: state.digest, size: state.size };
+          } else {
+            await failed(sessionLost(state.digest), 'session lost');
+            state = { at: 'open' };
+          }
+          break;
+
+        case 'spool':
+          await state.session.cancel();
+          return await feed.spool(state.reason);
+
+        case 'done':
+          return { digest: state.digest, size: state.size };
+      }
+    }
+  } finally {
+    await feed.release();
+  }
+}
+
+/**
+ * The whole rest of the stream as one PATCH, from a fresh opening of the producer each
+ * time. The first stream of a client (PATCH support unknown) is teed into a spool file, so a
+ * refusal continues the same opening into it instead of producing the bytes again.
+ */
+class WholeStreamFeed implements Feed {
+  readonly path = 'stream';
+  private opening: Opening | undefined;
+  private tee: Spool | undefined;
+  private readonly progress: Progress;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly open: () => Readable,
+    private readonly onProgress: ProgressFn | undefined,
+  ) {
+    this.progress = new Progress(onProgress);
+  }
+
+  restart(): void {}
+
+  async send(session: UploadSession, skip: number): Promise<Sent> {
+    await this.release();
+    const features = this.repo.client.features;
+    const tee = features.patch === undefined && skip === 0 ? await Spool.create(this.repo.client.options.tmpDir) : undefined;
+    this.tee = tee;
+    const produce = () => {
+      // Called again when a 401 makes the client re-send: a fresh opening, without the tee
+      // (which holds the first opening's bytes), so a refusal then runs the producer anew.
+      const first = this.opening === undefined;
+      this.opening?.destroy();
+      this.opening = new Opening(this.open, first ? tee : undefined);
+      this.progress.startAt(skip);
+      return this.opening.body(skip, this.progress.add);
+    };
+    let resp;
+    try {
+      resp = await session.patch(produce, undefined);
+    } catch (err) {
+      if (!isTransientNetworkError(err)) throw err;
+      return { kind: 'broken', err: err as Error };
+    }
+    const c = await classify(resp);
+    const o = this.opening!;
+    if (c.outcome === 'ok') {
+      if (!o.ended) throw new TarpushError('REGISTRY_ERROR', `blob upload to ${this.repo.name}: the registry answered before the stream ended`);
+      features.patch = true;
+      return { kind: 'all', digest: o.digest(), size: o.bytes };
+    }
+    const uploadCode = c.code === 'BLOB_UPLOAD_UNKNOWN' || c.code === 'BLOB_UPLOAD_INVALID';
+    const unsupported =
+      c.code === 'UNSUPPORTED' || resp.status === 405 || resp.status === 501 || (skip === 0 && !uploadCode && (resp.status === 404 || resp.status === 400));
+    if (unsupported) {
+      features.patch = false;
+      return { kind: 'unwanted', reason: `registry refused PATCH (${resp.status})` };
+    }
+    if (c.outcome === 'too-large') return { kind: 'unwanted', reason: `registry refused the streamed body size (${resp.status})` };
+    return { kind: 'refused', outcome: c.outcome, error: uploadFailure(this.repo, resp, `blob upload to ${this.repo.name}`, 'PATCH', c.body), bytes: 0 };
+  }
+
+  canResumeAt(stored: number | undefined): stored is number {
+    return stored !== undefined;
+  }
+
+  async spool(reason: string): Promise<{ digest: Digest; size: number }> {
+    // With a tee the bytes read so far are in the spool and the rest comes from the same
+    // opening (spoolAndPut then owns both); without one the producer runs again, into a new spool.
+    const o = this.opening;
+    if (o?.tee) {
+      this.opening = undefined;
+      this.tee = undefined;
+      return spoolAndPut(this.repo, { opening: o as Opening & { tee: Spool } }, this.onProgress, reason);
+    }
+    await this.release();
+    return spoolAndPut(this.repo, { open: this.open }, this.onProgress, reason);
+  }
+
+  async release(): Promise<void> {
+    this.opening?.destroy();
+    this.opening = undefined;
+    await this.tee?.remove();
+    this.tee = undefined;
+  }
+}
+
+/**
+ * The stream cut into Content-Range chunks: one opening per session, read a piece (one
+ * chunk) at a time, so a resume can go back within the piece in memory but no further.
+ */
+class ChunkFeed implements Feed {
+  readonly path = 'chunked';
+  private opening: Opening | undefined;
+  private pending: Buffer[] = [];
+  private piece: Buffer = Buffer.alloc(0);
+  private pieceStart = 0;
+  private readonly progress: Progress;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly open: () => Readable,
+    onProgress: ProgressFn | undefined,
+  ) {
+    this.progress = new Progress(onProgress);
+  }
+
+  restart(): void {
+    this.opening?.destroy();
+    this.opening = new Opening(this.open);
+    this.pending = [];
+    this.piece = Buffer.alloc(0);
+    this.pieceStart = 0;
+  }
+
+  async send(session: UploadSession, offset: number): Promise<Sent> {
+    const opening = this.opening!;
+    if (offset >= this.pieceStart + this.piece.length) {
+      this.pieceStart += this.piece.length;
+      this.piece = await opening.read(chunkSizeFor(this.repo, session), this.pending);
+      if (this.piece.length === 0) return { kind: 'all', digest: opening.digest(), size: opening.bytes };
+    }
+    const pos = offset - this.pieceStart;
+    const len = Math.min(this.piece.length - pos, chunkSizeFor(this.repo, session));
+    const slice = this.piece.subarray(pos, pos + len);
+    let resp;
+    try {
+      resp = await session.patch(() => slice, { start: offset, end: offset + len });
+    } catch (err) {
+      if (!isTransientNetworkError(err)) throw err;
+      return { kind: 'broken', err: err as Error };
+    }
+    const c = await classify(resp);
+    if (c.outcome === 'ok') {
+      this.progress.startAt(offset + len);
+      return { kind: 'part', end: offset + len };
+    }
+    return { kind: 'refused', outcome: c.outcome, error: uploadFailure(this.repo, resp, `blob upload to ${this.repo.name}`, 'PATCH', c.body), bytes: len };
+  }
+
+  canResumeAt(stored: number | undefined): stored is number {
+    return stored !== undefined && stored >= this.pieceStart && stored <= this.pieceStart + this.piece.length;
+  }
+
+  spool(): Promise<{ digest: Digest; size: number }> {
+    throw new Error('a chunked stream is never spooled'); // send() never answers 'unwanted'
+  }
+
+  async release(): Promise<void> {
+    this.opening?.destroy();
+    this.opening = undefined;
+  }
 }
 
 /**
@@ -66,7 +346,7 @@ async function openSession(repo: Repository, budget: RetryBudget): Promise<Uploa
   const resp = await repo.client.request({
     method: 'POST',
     path: repo.apiPath('blobs/uploads/'),
-    scopes: [`repository:${repo.repository}:pull,push`],
+    scopes: [pushScope(repo.repository)],
     headers: { 'content-length': '0' },
     retry: 'idempotent',
     budget,
@@ -81,7 +361,7 @@ async function openSession(repo: Repository, budget: RetryBudget): Promise<Uploa
   return session;
 }
 
-/** Close a session whose bytes are all sent; returns false when it must be started over. */
+/** Close a session whose bytes are all sent: 'restart' when it must be started over. */
 async function close(repo: Repository, session: UploadSession, digest: Digest): Promise<'done' | 'restart'> {
   const resp = await session.put(digest);
   const c = await classify(resp);
@@ -92,168 +372,4 @@ async function close(repo: Repository, session: UploadSession, digest: Digest): 
   if (c.outcome === 'gone' && (await hasBlob(repo, digest))) return 'done'; // an earlier answer was lost
   if (c.outcome === 'gone' || c.outcome === 'digest-invalid') return 'restart';
   throw uploadFailure(repo, resp, `blob upload ${repo.name}@${digest}`, 'PUT', c.body);
-}
-
-/** The retry budget of one streamed upload, and its failure counter (throws `err` when spent). */
-function makeFailureCounter(repo: Repository): { budget: RetryBudget; failed: (err: Error, reason?: string) => Promise<void> } {
-  const budget = new RetryBudget(repo.client.options);
-  return {
-    budget,
-    failed: async (err, reason) => {
-      const f = failureOf(err, { method: 'upload', url: `${repo.name} (stream)` });
-      if (!(await budget.retry(f.target, reason ?? f.reason))) throw err;
-    },
-  };
-}
-
-async function streamedPatch(repo: Repository, open: () => Readable, onProgress?: ProgressFn): Promise<{ digest: Digest; size: number }> {
-  const client = repo.client;
-  const opts = client.options;
-  const progress = new Progress(onProgress);
-  const { budget, failed } = makeFailureCounter(repo);
-  for (;;) {
-    const session = await openSession(repo, budget);
-    let skip = 0;
-    for (;;) {
-      // The first streamed upload of this client keeps a copy, in case PATCH is refused.
-      const tee = client.features.patch === undefined && skip === 0 ? await Spool.create(opts.tmpDir) : undefined;
-      let opening: Opening | undefined;
-      let keepOpening = false;
-      const produce = () => {
-        // Called again when a 401 makes the client re-send: a fresh opening, without the tee
-        // (which holds the first opening's bytes), so a refusal then runs the producer anew.
-        const first = opening === undefined;
-        opening?.destroy();
-        opening = new Opening(open, first ? tee : undefined);
-        progress.startAt(skip);
-        return opening.body(skip, progress.add);
-      };
-      try {
-        let resp;
-        try {
-          resp = await session.patch(produce, undefined);
-        } catch (err) {
-          if (!isTransientNetworkError(err)) throw err;
-          await failed(err as Error);
-          const stored = await session.stored();
-          if (stored === undefined) break; // session lost: new session
-          skip = stored;
-          opts.log({ type: 'resume', digest: '(stream)', offset: stored, reason: 'connection failed mid-stream' });
-          continue;
-        }
-        const c = await classify(resp);
-        const o = opening!;
-        if (c.outcome === 'ok') {
-          if (!o.ended) throw new TarpushError('REGISTRY_ERROR', `blob upload to ${repo.name}: the registry answered before the stream ended`);
-          client.features.patch = true;
-          const digest = o.digest();
-          const closed = await close(repo, session, digest);
-          if (closed === 'done') {
-            opts.log({ type: 'upload', digest, path: 'stream', bytes: o.bytes });
-            return { digest, size: o.bytes };
-          }
-          await failed(new TarpushError('REGISTRY_ERROR', `blob upload ${repo.name}@${digest}: the session was lost at the closing PUT`), 'session lost');
-          break;
-        }
-        const uploadCode = c.code === 'BLOB_UPLOAD_UNKNOWN' || c.code === 'BLOB_UPLOAD_INVALID';
-        const unsupported =
-          c.code === 'UNSUPPORTED' || resp.status === 405 || resp.status === 501 || (skip === 0 && !uploadCode && (resp.status === 404 || resp.status === 400));
-        if (unsupported || c.outcome === 'too-large') {
-          if (unsupported) client.features.patch = false;
-          await session.cancel();
-          const reason = unsupported ? `registry refused PATCH (${resp.status})` : `registry refused the streamed body size (${resp.status})`;
-          // With a tee the bytes read so far are in the spool and the rest comes from the same
-          // opening; without one the producer runs again, into a new spool.
-          if (o.tee) {
-            keepOpening = true;
-            return await spoolAndPut(repo, { opening: o as Opening & { tee: Spool } }, onProgress, reason);
-          }
-          return await spoolAndPut(repo, { open }, onProgress, reason);
-        }
-        const error = uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body);
-        if (c.outcome === 'fatal' || c.outcome === 'digest-invalid') throw error;
-        await failed(error);
-        if (c.outcome === 'gone') break;
-        const stored = await session.stored();
-        if (stored === undefined) break;
-        skip = stored;
-      } finally {
-        if (!keepOpening) {
-          opening?.destroy();
-          await tee?.remove();
-        }
-      }
-    }
-  }
-}
-
-async function chunkedStream(repo: Repository, open: () => Readable, onProgress?: ProgressFn): Promise<{ digest: Digest; size: number }> {
-  const client = repo.client;
-  const opts = client.options;
-  const progress = new Progress(onProgress);
-  const { budget, failed } = makeFailureCounter(repo);
-  const chunkSize = (session: UploadSession) => chunkSizeFor(repo, session);
-  let highWater = 0; // see putBlob: only new ground starts a new run of retries
-  restart: for (;;) {
-    const session = await openSession(repo, budget);
-    const opening = new Opening(open);
-    const pending: Buffer[] = [];
-    let at = 0; // bytes the registry holds
-    try {
-      for (;;) {
-        const piece = await opening.read(chunkSize(session), pending);
-        if (piece.length === 0) break;
-        const pieceStart = at;
-        let pos = 0;
-        while (pos < piece.length) {
-          const len = Math.min(piece.length - pos, chunkSize(session));
-          const slice = piece.subarray(pos, pos + len);
-          const start = pieceStart + pos;
-          let resp;
-          try {
-            resp = await session.patch(() => slice, { start, end: start + len });
-          } catch (err) {
-            if (!isTransientNetworkError(err)) throw err;
-            await failed(err as Error);
-            const stored = await session.stored();
-            if (stored === undefined || stored < pieceStart || stored > pieceStart + piece.length) continue restart;
-            pos = stored - pieceStart;
-            continue;
-          }
-          const c = await classify(resp);
-          if (c.outcome === 'ok') {
-            await discard(resp);
-            pos += len;
-            progress.startAt(start + len);
-            if (start + len > highWater) {
-              highWater = start + len;
-              budget.progressed();
-            }
-            continue;
-          }
-          if (c.outcome === 'too-large') shrinkAfterRefusal(repo, session, len, '(stream)');
-          else if (c.outcome === 'gone') {
-            await failed(uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body), 'session lost');
-            continue restart;
-          } else if (c.outcome === 'transient') {
-            await failed(uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body));
-          } else {
-            throw uploadFailure(repo, resp, `blob upload to ${repo.name}`, 'PATCH', c.body);
-          }
-          const stored = await session.stored();
-          if (stored === undefined || stored < pieceStart || stored > pieceStart + piece.length) continue restart;
-          pos = stored - pieceStart;
-        }
-        at = pieceStart + piece.length;
-      }
-      const digest = opening.digest();
-      if ((await close(repo, session, digest)) === 'done') {
-        opts.log({ type: 'upload', digest, path: 'chunked', bytes: opening.bytes });
-        return { digest, size: opening.bytes };
-      }
-      await failed(new TarpushError('REGISTRY_ERROR', `blob upload ${repo.name}@${digest}: the session was lost at the closing PUT`), 'session lost');
-    } finally {
-      opening.destroy();
-    }
-  }
 }

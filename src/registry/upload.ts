@@ -3,21 +3,24 @@ import type { Digest } from '../image/digest.js';
 import type { ProgressFn } from '../image/sink.js';
 import type { ByteSource } from '../image/types.js';
 import { hasBlob } from './blob.js';
-import { discard, readText } from './body.js';
+import { chunkSizeFor, shrinkAfterRefusal } from './chunk-size.js';
+import { discard } from './body.js';
 import type { RegistryResponse } from './client.js';
-import { isTransientNetworkError, parseErrorBody, safeUrl, statusError } from './errors.js';
+import { isTransientNetworkError } from './errors.js';
 import { withQuery } from './location.js';
-import { DEFAULT_CHUNK, MIN_CHUNK, SINGLE_POST_MAX } from './options.js';
+import { SINGLE_POST_MAX } from './options.js';
 import type { Repository } from './repository.js';
 import { rangeBody } from './request-body.js';
 import { pushScope } from './scope.js';
-import { failureOf, RETRYABLE_STATUSES, RetryBudget } from './retry.js';
-import { header } from './transport.js';
+import { failureOf, RetryBudget } from './retry.js';
+import { classify, uploadFailure, type Outcome } from './upload-answer.js';
+import { confirmStored } from './upload-confirm.js';
+import { Progress } from './upload-progress.js';
 import { UploadSession } from './upload-session.js';
 
 /**
- * The upload ladder for a blob whose digest and size are known (steps 3, 4 and 6 of the
- * design; HEAD and mount are the caller's steps 1 and 2):
+ * The upload ladder for a blob whose digest and size are known: steps 3 to 6 of "The upload
+ * ladder" in docs/architecture.md (HEAD and mount, steps 1 and 2, are the caller's):
  *  - small blob → one `POST ?digest=` with the body; 201 done, 202 → PUT on the session
  *    (and this client stops trying single POSTs: the registry ignores their body);
  *  - otherwise `POST`, then one streamed monolithic `PUT ?digest=`;
@@ -30,89 +33,6 @@ import { UploadSession } from './upload-session.js';
  * The registry's Docker-Content-Digest must equal ours; a 202 on the closing PUT (Docker
  * Hub) counts only once a HEAD finds the blob.
  */
-
-/** Reports bytes sent for one blob: `base` (what the session already holds) + this request's bytes. */
-export class Progress {
-  private base = 0;
-  private current = 0;
-  constructor(private readonly fn: ProgressFn | undefined) {}
-  startAt(offset: number): void {
-    this.base = offset;
-    this.current = 0;
-    this.fn?.(offset);
-  }
-  add = (n: number): void => {
-    this.current += n;
-    this.fn?.(this.base + this.current);
-  };
-}
-
-/** How an answer on an upload session is to be handled. */
-export type Outcome = 'ok' | 'too-large' | 'gone' | 'transient' | 'digest-invalid' | 'fatal';
-
-/** Sort an answer; its body is consumed either way (headers stay readable). */
-export async function classify(resp: RegistryResponse): Promise<{ outcome: Outcome; code?: string; body: string }> {
-  if (resp.status >= 200 && resp.status < 300) {
-    await discard(resp);
-    return { outcome: 'ok', body: '' };
-  }
-  const body = await readText(resp, 16 << 10);
-  const code = parseErrorBody(body)[0]?.code;
-  let outcome: Outcome = 'fatal';
-  if (resp.status === 413 || resp.status === 416) outcome = 'too-large';
-  else if (resp.status === 404 || code === 'BLOB_UPLOAD_UNKNOWN' || code === 'BLOB_UPLOAD_INVALID') outcome = 'gone';
-  else if (RETRYABLE_STATUSES.has(resp.status)) outcome = 'transient';
-  else if (code === 'DIGEST_INVALID' || code === 'SIZE_INVALID') outcome = 'digest-invalid';
-  return { outcome, ...(code !== undefined ? { code } : {}), body };
-}
-
-/** Error for an upload answer we cannot continue from (body already read by classify). */
-export function uploadFailure(repo: Repository, resp: RegistryResponse, what: string, method: string, body: string): TarpushError {
-  return statusError({
-    what,
-    method,
-    url: resp.url,
-    status: resp.status,
-    body,
-    auth: resp.auth,
-    secrets: repo.client.auth.secrets,
-    foreign: resp.crossedOrigin || resp.url.host !== repo.registry,
-  });
-}
-
-/** Check the registry's Docker-Content-Digest (when present) against ours. */
-export function checkReportedDigest(repo: Repository, resp: RegistryResponse, digest: Digest): void {
-  const reported = header(resp, 'docker-content-digest');
-  if (reported !== undefined && reported !== digest) {
-    throw new TarpushError(
-      'REGISTRY_DIGEST_MISMATCH',
-      `blob ${repo.name}@${digest}: the registry stored it as ${reported}`,
-      { expected: digest, actual: reported, url: safeUrl(resp.url) },
-    );
-  }
-}
-
-/**
- * After a successful closing PUT (or single POST): check the digest; a 202 means "accepted,
- * maybe later" (Docker Hub), so the blob must show up on HEAD before we call it done.
- */
-export async function confirmStored(repo: Repository, resp: RegistryResponse, digest: Digest): Promise<void> {
-  checkReportedDigest(repo, resp, digest);
-  await discard(resp);
-  if (resp.status !== 202) return;
-  const opts = repo.client.options;
-  // Docker Hub makes a 202'd blob visible within moments: a few looks, not a whole budget.
-  const budget = new RetryBudget(opts, { retries: Math.min(2, opts.retries) });
-  for (;;) {
-    if (await hasBlob(repo, digest)) return;
-    if (!(await budget.retry({ method: 'HEAD', url: `${repo.name}@${digest}` }, 'accepted (202) but not there yet'))) {
-      throw new TarpushError('REGISTRY_ERROR', `blob ${repo.name}@${digest}: the registry accepted it (202) but does not have it`, {
-        expected: digest,
-        url: safeUrl(resp.url),
-      });
-    }
-  }
-}
 
 /** Start a session: POST (optionally carrying the whole small blob with ?digest=). */
 async function startSession(
@@ -173,31 +93,6 @@ async function startSession(
     return startSession(repo, digest, source, progress, false, budget);
   }
   throw uploadFailure(repo, resp, what, 'POST', body);
-}
-
-/**
- * Chunk size to use now: the forced size (or the default), cut to what the registry was seen
- * to accept, never below the minimum the registry announced.
- */
-export function chunkSizeFor(repo: Repository, session: UploadSession): number {
-  const c = Math.min(repo.client.options.chunkSize ?? DEFAULT_CHUNK, repo.client.features.maxBody ?? Infinity);
-  return Math.max(c, session.minChunk ?? 1);
-}
-
-/** Learn from a body-size refusal; throws when we cannot go smaller. */
-export function shrinkAfterRefusal(repo: Repository, session: UploadSession | undefined, refusedBytes: number, digest: string): void {
-  const features = repo.client.features;
-  const next = Math.min(features.maxBody ?? Infinity, Math.floor(refusedBytes / 2), DEFAULT_CHUNK);
-  const floor = Math.max(MIN_CHUNK, session?.minChunk ?? 0);
-  if (next < floor) {
-    throw new TarpushError(
-      'REGISTRY_ERROR',
-      `blob upload ${repo.name}@${digest}: the registry refuses request bodies of ${refusedBytes} bytes and chunks cannot be smaller than ${floor}`,
-      { registry: repo.registry },
-    );
-  }
-  features.maxBody = next;
-  repo.client.options.log({ type: 'fallback', what: 'chunked', reason: `registry refused a body of ${refusedBytes} bytes; chunks of ${next}` });
 }
 
 type Step = { outcome: 'ok'; resp: RegistryResponse } | { outcome: Exclude<Outcome, 'ok'>; resp: RegistryResponse; sent: number; body: string };

@@ -72,7 +72,7 @@ interface DescribeContext {
 }
 
 /** Read the config of one image manifest and describe it. */
-export async function describeManifest(repo: Repository, m: FetchedManifest, ctx: DescribeContext): Promise<ImageDescription> {
+async function describeManifest(repo: Repository, m: FetchedManifest, ctx: DescribeContext): Promise<ImageDescription> {
   if (m.kind !== 'manifest') throw notAnImage(ctx.where, m.mediaType);
   const manifest = parseManifest(m.raw, ctx.where);
   if (!isImageConfigMediaType(manifest.config.mediaType)) {

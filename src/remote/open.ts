@@ -1,3 +1,4 @@
+import { TarpushError } from '../errors.js';
 import { parseReference, parseRepository, type Reference } from '../reference/index.js';
 import type { ClientOptions, RegistryClient } from '../registry/index.js';
 
@@ -20,7 +21,7 @@ export interface RemoteOptions {
 export async function withClient<T>(registry: string, opts: RemoteOptions, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
   if (opts.client) {
     if (opts.client.registry !== registry) {
-      throw new RangeError(`the client given is for ${opts.client.registry}, not ${registry}`);
+      throw new TarpushError('USAGE', `the client given is for ${opts.client.registry}, not ${registry}`);
     }
     return fn(opts.client);
   }
