@@ -10,7 +10,7 @@ import type { Repository } from '../registry/index.js';
  */
 
 /** Every manifest type tarpush reads (images and indexes, Docker and OCI). */
-const ACCEPT_IMAGES = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest] as const;
+export const ACCEPT_IMAGES = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest] as const;
 /** The same plus anything else: `tag` copies whatever the tag points at (artifacts too), unread. */
 export const ACCEPT_ANY = [...ACCEPT_IMAGES, '*/*'] as const;
 

@@ -48,7 +48,7 @@ export async function headDigest(repo: Repository, r: Reference): Promise<Digest
  * The manifest of one platform: picked from an index (nested indexes walked), or the
  * manifest itself when its config states that platform.
  */
-async function platformManifest(repo: Repository, top: FetchedManifest, wanted: PlatformSpec, where: string): Promise<FetchedManifest> {
+export async function platformManifest(repo: Repository, top: FetchedManifest, wanted: PlatformSpec, where: string): Promise<FetchedManifest> {
   if (top.kind === 'index') {
     const entry = selectPlatform(await imageEntries(repo, top, where), wanted, where);
     return fetchManifest(repo, entry.digest);
