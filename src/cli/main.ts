@@ -8,6 +8,9 @@ import { reportError } from './report-error.js';
  */
 const verbs: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   push: { summary: 'publish an archive (or OCI layout) to a registry or an OCI layout directory', load: () => import('./push.js') },
+  copy: { summary: 'copy an image from any place (registry, layout, archive) to others', load: () => import('./copy.js') },
+  save: { summary: 'save an image from any place to a docker-archive or oci-archive tar', load: () => import('./save.js') },
+  index: { summary: 'build a multi-platform index from single-platform images (create, append)', load: () => import('./index-cmd.js') },
   inspect: { summary: 'describe the images in an archive or a registry reference', load: () => import('./inspect.js') },
   digest: { summary: 'print the manifest digest of a registry reference', load: () => import('./digest.js') },
   tags: { summary: 'list the tags of a repository', load: () => import('./tags.js') },

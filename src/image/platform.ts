@@ -84,3 +84,10 @@ export function selectPlatform(entries: readonly Descriptor[], wanted: PlatformS
   }
   throw new TarpushError('IMAGE_NOT_FOUND', `${where}: no manifest for --platform ${platformText(wanted)} (the index has ${have})`);
 }
+
+/** This machine's platform as `os/arch[/variant]` in the OCI spelling (x64 → amd64). */
+export function hostPlatform(): string {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch;
+  const os = process.platform === 'win32' ? 'windows' : process.platform;
+  return `${os}/${arch}${arch === 'arm' ? '/v7' : ''}`;
+}

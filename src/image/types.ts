@@ -73,6 +73,14 @@ export interface Layer {
    * check against); `diffId` is then the stored digest. Absent means declared.
    */
   readonly diffIdDeclared?: boolean;
+  /** Where a registry source read it: a sink on the same registry can mount it from there. */
+  readonly mountFrom?: MountFrom;
+}
+
+/** A registry repository that holds a blob (cross-repository mounts). */
+export interface MountFrom {
+  readonly registry: string;
+  readonly repository: string;
 }
 
 /** A single-platform image: manifest, config and layers (oldest layer first). */
@@ -96,6 +104,8 @@ export interface Image {
   readonly platform?: Platform;
   /** The manifest's `subject` (OCI 1.1: this image refers to another manifest). */
   readonly subject?: Descriptor;
+  /** Where a registry source read it (its config can be mounted from there). */
+  readonly mountFrom?: MountFrom;
 }
 
 /** A blob of an artifact manifest (its `layers`): any media type, pushed byte for byte. */

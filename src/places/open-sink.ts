@@ -19,6 +19,13 @@ export interface Place {
   listUntagged?(d: Descriptor): Promise<void>;
   /** Record that `d` refers to `subject` where the place keeps that list itself (OCI 1.1 fallback tag, index.json). */
   recordReferrer?(subject: Descriptor, d: Descriptor): Promise<'api' | 'tag' | 'present' | 'index'>;
+  /**
+   * What `--format keep` means here when it cannot mean "as the source has it": layout
+   * readers (skopeo, podman) skip index entries that are not OCI manifests, so a layout gets OCI.
+   */
+  readonly keepFormat?: 'oci' | 'docker';
+  /** The place holds one platform per image (docker-save): an index becomes one of its images. */
+  readonly onePlatform?: boolean;
   /** Commit what was written (a tar writes its index files and takes its name). */
   close?(): Promise<void>;
   /** Give up: remove what was written under a temporary name. */
@@ -57,6 +64,7 @@ export async function openSink(dest: PlaceRef, opts: SinkOptions = {}): Promise<
       return {
         sink: layout,
         name: `oci:${dest.dir}`,
+        keepFormat: 'oci',
         reference: at(`oci:${dest.dir}`),
         listUntagged: list,
         recordReferrer: async (_s, d) => (await list(d), 'index'),
@@ -70,7 +78,7 @@ export async function openSink(dest: PlaceRef, opts: SinkOptions = {}): Promise<
     case 'docker-archive': {
       const { DockerArchiveSink } = await import('../tarball/index.js');
       const sink = await DockerArchiveSink.create(dest.file, dest.repository ? { repository: dest.repository } : {});
-      return { sink, name: `docker-archive:${dest.file}`, reference: at(`docker-archive:${dest.file}`), close: () => sink.close(), abort: () => sink.abort() };
+      return { sink, name: `docker-archive:${dest.file}`, reference: at(`docker-archive:${dest.file}`), onePlatform: true, close: () => sink.close(), abort: () => sink.abort() };
     }
     case 'archive':
       throw new TarpushError('USAGE', `${printable(dest.text)} is read as an archive; to write one name its format: oci-archive:FILE or docker-archive:FILE`);

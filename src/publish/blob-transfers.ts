@@ -3,7 +3,7 @@ import type { DigestCache } from '../cache/digest-cache.js';
 import type { Digest } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
 import type { BlobAction } from '../image/sink.js';
-import type { ByteSource, Layer } from '../image/types.js';
+import type { ByteSource, Layer, MountFrom } from '../image/types.js';
 import type { PublishListener } from './events.js';
 import type { Place } from '../places/open-sink.js';
 import { transcode } from './transcode.js';
@@ -35,11 +35,11 @@ export class BlobTransfers {
   ) {}
 
   /** A blob whose digest is known, uploaded from `source` unless present. */
-  ensure(kind: 'config' | 'layer', digest: Digest, source: ByteSource): Promise<StoredBlob> {
+  ensure(kind: 'config' | 'layer', digest: Digest, source: ByteSource, mountFrom?: MountFrom): Promise<StoredBlob> {
     return this.once(digest, () =>
       this.run(async () => {
         this.emit({ type: 'blob-start', place: this.place.name, id: digest, kind, size: source.size, compressing: false });
-        const action = await this.presentOrMounted(digest, source.size);
+        const action = await this.presentOrMounted(digest, source.size, mountFrom);
         if (!action) {
           await this.place.sink.putBlob(digest, source, (sent) => this.progress(digest, sent, source.size));
         }
@@ -102,13 +102,17 @@ export class BlobTransfers {
     return p;
   }
 
-  private async presentOrMounted(digest: Digest, size: number): Promise<BlobAction | undefined> {
+  /**
+   * Present already, or mounted from a repository of the same registry that holds it: the
+   * source's own (a registry source says where it read the blob), then those the cache knows.
+   */
+  private async presentOrMounted(digest: Digest, size: number, mountFrom?: MountFrom): Promise<BlobAction | undefined> {
     const { sink, registry, repository } = this.place;
     if (await sink.hasBlob(digest, size)) return 'exists';
-    if (sink.mountBlob && this.cache && registry && repository) {
-      for (const from of this.cache.repositoriesHolding(digest, registry)) {
-        if (from !== repository && (await sink.mountBlob(digest, from))) return 'mounted';
-      }
+    if (!sink.mountBlob || !registry || !repository) return undefined;
+    const candidates = [...(mountFrom?.registry === registry ? [mountFrom.repository] : []), ...(this.cache?.repositoriesHolding(digest, registry) ?? [])];
+    for (const from of new Set(candidates)) {
+      if (from !== repository && (await sink.mountBlob(digest, from))) return 'mounted';
     }
     return undefined;
   }

@@ -5,7 +5,7 @@ import type { BlobAction } from '../image/sink.js';
 import type { ArchiveImage, Descriptor } from '../image/types.js';
 import { openSink, type Place } from '../places/open-sink.js';
 import { openSource } from '../places/open-source.js';
-import { parsePlace, placeKey, registryOf, type PlaceRef } from '../places/parse.js';
+import { parsePlace, pinnedDigestOf, placeKey, registryOf, type PlaceRef } from '../places/parse.js';
 import type { ClientOptions } from '../registry/options.js';
 import { limit } from '../util/limit.js';
 import { settleAll } from '../util/settle-all.js';
@@ -110,7 +110,7 @@ export async function publishImages(images: readonly ArchiveImage[], opts: Publi
         p = openSink(dest, { client, verifyExisting: opts.verifyExisting }).then((place) => {
           const transfers = new BlobTransfers(place, run, cache, emit);
           const note = (message: string) => emit({ type: 'note', message });
-          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(dest, settings), checks, note);
+          const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(place, settings), checks, note);
           return { place, uploads };
         });
         places.set(key, p);
@@ -255,18 +255,19 @@ function withCredentialHosts(client: ClientOptions | undefined, hosts: string[])
 }
 
 function checkPinnedDigest(dest: PlaceRef, digest: string): void {
-  const pinned = dest.kind === 'registry' ? dest.ref.digest : undefined;
+  const pinned = pinnedDigestOf(dest);
   if (pinned && pinned !== digest) {
     throw new TarpushError('USAGE', `destination ${dest.text} names digest ${pinned}, but the image's manifest is ${digest}`, { expected: pinned, actual: digest });
   }
 }
 
-/**
- * `--format keep` into an OCI layout means OCI: layout readers (skopeo, podman) skip index
- * entries that are not OCI manifests. Registries and tar files keep the source's own format.
- */
-function settingsFor(dest: PlaceRef, s: UploadSettings): UploadSettings {
-  return dest.kind === 'oci' && s.format === 'keep' ? { ...s, format: 'oci' } : s;
+/** What the place can hold decides the settings of its uploads (see Place.keepFormat and Place.onePlatform). */
+function settingsFor(place: Place, s: UploadSettings): UploadSettings {
+  return {
+    ...s,
+    ...(place.keepFormat && s.format === 'keep' ? { format: place.keepFormat } : {}),
+    ...(place.onePlatform ? { onePlatform: true } : {}),
+  };
 }
 
 async function openDefaultCache() {

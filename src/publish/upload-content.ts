@@ -3,7 +3,7 @@ import { sha256, type Digest } from '../image/digest.js';
 import { compressionOfMediaType, formatOfManifestMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
 import { bufferSource } from '../image/sources.js';
 import type { Artifact, Descriptor, Image, ImageIndex, IndexChild, Layer, Manifestable, Platform } from '../image/types.js';
-import { isAttestation, parsePlatform, platformMatches as matchesSpec, platformText } from '../image/platform.js';
+import { hostPlatform, isAttestation, parsePlatform, platformMatches as matchesSpec, platformText } from '../image/platform.js';
 import { settleAll } from '../util/settle-all.js';
 import type { LayerChecks } from './layer-checks.js';
 import type { BlobTransfers, StoredBlob } from './blob-transfers.js';
@@ -33,6 +33,11 @@ export interface UploadSettings {
   verifyDiffIds: boolean;
   /** Upload foreign (non-distributable) layers as ordinary ones (default false: keep their descriptor, upload nothing). */
   allowNondistributable: boolean;
+  /**
+   * The place holds one platform per image (a docker archive): an index becomes its one
+   * chosen image, the host's when no --platform says which.
+   */
+  onePlatform?: boolean;
 }
 
 /** No --platform keeps everything; otherwise any wanted platform, compared as image/platform.ts normalises them (x86_64 = amd64). */
@@ -111,7 +116,7 @@ function uploadChild(item: Manifestable, p: PlaceUploads): Promise<PreparedManif
 async function uploadImage(image: Image, p: PlaceUploads): Promise<PreparedManifest> {
   const { transfers, settings: s } = p;
   const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
-  const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`));
+  const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`), image.mountFrom);
   const layers = image.layers.map((layer) => publishLayer(layer, format, p));
   await settleAll<unknown>([config, ...layers]);
   const published = await Promise.all(layers); // all fulfilled by now
@@ -175,9 +180,11 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
   // that pair — a config must not be published with a wrong diff_id because the blob happens
   // to exist remotely. What a completed check proved is remembered for later runs.
   if (target === layer.compression) {
-    stored = await transfers.ensure('layer', layer.digest, check.source);
+    stored = await transfers.ensure('layer', layer.digest, check.source, layer.mountFrom);
     const declared = layer.diffIdDeclared !== false;
-    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !transfers.provenBefore(layer);
+    // A layer read from a registry is already published with that config there: copying it
+    // makes no new claim, so one the destination holds (or mounted) is not downloaded to check.
+    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !layer.mountFrom && !transfers.provenBefore(layer);
     if (stored.action === 'uploaded' || unread) {
       const v = await check.settle(unread ? `${transfers.placeName} already holds it: checking its diff_id` : 'the upload resumed part-way: reading it once more');
       if (v.diffIdChecked && layer.compression !== 'none') transfers.recordProven(stored, layer, layer.compression, 0);
@@ -206,8 +213,9 @@ const listPlatforms = (cs: readonly IndexChild[]): string => cs.map((c) => (isAt
  * platform as that manifest itself (its digest kept), several as an index of exactly the
  * carried entries (descriptors byte for byte, in order) — and a line says what was left out.
  */
-async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readonly string[]): Promise<PreparedManifest> {
+async function uploadIndex(index: ImageIndex, p: PlaceUploads, chosen: readonly string[]): Promise<PreparedManifest> {
   const s = p.settings;
+  const platforms = s.onePlatform && chosen.length === 0 ? [hostPlatform()] : chosen;
   const matches = (c: IndexChild) => platformMatches(c.descriptor.platform ?? (c.item?.kind === 'image' ? c.item.platform : undefined), platforms);
   const carried = index.manifests.filter((c) => c.item !== undefined);
   const missing = index.manifests.filter((c) => c.item === undefined);
@@ -234,6 +242,14 @@ async function uploadIndex(index: ImageIndex, p: PlaceUploads, platforms: readon
   };
   const wanted = index.manifests.filter((c) => (isAttestation(c.descriptor) ? describes(c, wantedDigests) : wantedDigests.has(c.descriptor.digest)));
   const kept = wanted.filter((c) => c.item !== undefined && (!isAttestation(c.descriptor) || describes(c, keptDigests) || c.descriptor.annotations?.['vnd.docker.reference.digest'] === undefined));
+  if (s.onePlatform) {
+    if (keptImages.length > 1) {
+      throw new TarpushError('IMAGE_AMBIGUOUS', `index ${index.digest}: ${platforms.join(',')} matches ${keptImages.length} images (${listPlatforms(keptImages)}); this place holds one platform per image: name one with --platform`);
+    }
+    const only = keptImages[0]!;
+    if (chosen.length === 0) p.note(`index ${index.digest}: this place holds one platform per image; writing the host's, ${listPlatforms([only])} (${only.descriptor.digest}); choose another with --platform`);
+    return uploadChild(only.item!, p);
+  }
   const left = wanted.filter((c) => c.item === undefined);
   if (left.length > 0 && keptImages.length === 1) {
     const only = keptImages[0]!;
