@@ -1,7 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { ownedTempDir } from '../util/temp-dir.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
@@ -20,16 +19,17 @@ export class Spool {
   private ws: WriteStream;
   bytes = 0;
   private constructor(
-    private readonly dir: string,
+    private readonly dir: { remove(): Promise<void> },
     readonly path: string,
   ) {
     this.ws = createWriteStream(path);
     this.ws.on('error', () => {}); // surfaced by write()/finish()
   }
 
+  /** In a temp directory of this process: removed on signals too, and swept by a later run if it dies. */
   static async create(parent?: string): Promise<Spool> {
-    const dir = await mkdtemp(join(parent ?? tmpdir(), 'tarpush-spool-'));
-    return new Spool(dir, join(dir, 'blob'));
+    const dir = await ownedTempDir(parent);
+    return new Spool(dir, join(dir.dir, 'blob'));
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -45,7 +45,7 @@ export class Spool {
 
   async remove(): Promise<void> {
     this.ws.destroy();
-    await rm(this.dir, { recursive: true, force: true });
+    await this.dir.remove();
   }
 }
 
