@@ -6,7 +6,7 @@ import { TarpushError } from '../errors.js';
 import { detectCompression } from '../compress/detect.js';
 import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
 import { detectFormat } from './detect-format.js';
-import { dirFiles, tarFiles, type ArchiveFiles } from './files.js';
+import { dirFiles, tarFiles, withNotes, type ArchiveFiles } from './files.js';
 import { readDockerSave } from './formats/docker-save.js';
 import { readDockerSaveOci } from './formats/docker-save-oci.js';
 import { readKaniko } from './formats/kaniko.js';
@@ -25,8 +25,9 @@ export interface OpenArchiveOptions {
   /** Largest decompression ratio accepted past 64 MiB of output (default 200). */
   maxSpoolRatio?: number;
   /**
-   * Told, as one line, of a wait the user should know about: a FIFO nobody writes to yet
-   * (opening it blocks until a writer comes). The CLI prints it.
+   * Told, as one line each, of what the user should know about: a wait (a FIFO nobody writes
+   * to yet: opening it blocks until a writer comes), and leniency (something the archive did
+   * not say quite right and was read anyway, each said once). The CLI prints them.
    */
   onNote?: (message: string) => void;
   /** How long a FIFO open may wait before onNote hears of it (default 2000 ms). */
@@ -57,7 +58,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   // Not seekable: positioned reads would fail with ESPIPE. Spool them like stdin.
   if (st.isFIFO() || st.isCharacterDevice()) return fromStream(path, label, await openUnseekable(path, label, st, opts), opts);
   if (st.isDirectory()) {
-    const files = dirFiles(path);
+    const files = withNotes(dirFiles(path), opts.onNote);
     if (!(await files.exists(OCI_LAYOUT))) {
       throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${label} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
     }
@@ -72,7 +73,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     });
   }
   const index = await indexTar(path, { label });
-  const files = tarFiles(index);
+  const files = withNotes(tarFiles(index), opts.onNote);
   try {
     const { format, images } = await readTar(files);
     return archive(path, format, false, images, () => files.close());
@@ -121,7 +122,7 @@ async function fromStream(path: string, label: string, input: Readable, opts: Op
   });
   let files: ArchiveFiles | undefined;
   try {
-    files = tarFiles(await indexTar(spooled.file, { label }));
+    files = withNotes(tarFiles(await indexTar(spooled.file, { label })), opts.onNote);
     const { format, images } = await readTar(files);
     const opened = files;
     return archive(path, format, spooled.gzipped, images, async () => {
