@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { TarpushError } from '../errors.js';
-import { detectCompression } from '../compress/detect.js';
+import { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, type ArchiveCompression } from '../compress/detect.js';
 import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
 import { detectFormat } from './detect-format.js';
 import { dirFiles, tarFiles, withNotes, type ArchiveFiles } from './files.js';
@@ -37,7 +37,8 @@ export interface OpenArchiveOptions {
 export const FIFO_NOTE_AFTER_MS = 2000;
 
 /**
- * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same gzipped,
+ * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same compressed
+ * as a whole (gzip, zstd, xz, bzip2: detected by magic bytes),
  * an OCI layout directory, `-` for stdin, or a pipe, FIFO or character device (`<(docker
  * save app)`, which is /dev/fd/63), read once like stdin. Everything structural is
  * validated here; layer bytes are not read (except gzip layers of docker-save archives
@@ -62,21 +63,17 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     if (!(await files.exists(OCI_LAYOUT))) {
       throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${label} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
     }
-    return archive(path, 'oci-dir', false, await readOciArchive(files), async () => {});
+    return archive(path, 'oci-dir', 'none', await readOciArchive(files), async () => {});
   }
 
-  const head = await readFileHead(path, label, 4);
-  if (detectCompression(head) === 'gzip') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
-  if (detectCompression(head) === 'zstd') {
-    throw new TarpushError('ARCHIVE_NOT_TAR', `${label} is zstd-compressed; decompress it first (zstd -d) or pass it through stdin uncompressed`, {
-      file: path,
-    });
-  }
+  // A compressed archive is decompressed once into a spool file (layers are then byte ranges of it).
+  const head = await readFileHead(path, label, ARCHIVE_MAGIC_BYTES);
+  if (detectArchiveCompression(head) !== 'none') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
   const index = await indexTar(path, { label });
   const files = withNotes(tarFiles(index), opts.onNote);
   try {
     const { format, images } = await readTar(files);
-    return archive(path, format, false, images, () => files.close());
+    return archive(path, format, 'none', images, () => files.close());
   } catch (err) {
     await files.close();
     throw err;
@@ -125,7 +122,7 @@ async function fromStream(path: string, label: string, input: Readable, opts: Op
     files = withNotes(tarFiles(await indexTar(spooled.file, { label })), opts.onNote);
     const { format, images } = await readTar(files);
     const opened = files;
-    return archive(path, format, spooled.gzipped, images, async () => {
+    return archive(path, format, spooled.compression, images, async () => {
       await opened.close();
       await spooled.remove();
     });
@@ -150,12 +147,13 @@ async function readTar(files: ArchiveFiles): Promise<{ format: ArchiveFormat; im
   }
 }
 
-function archive(path: string, format: ArchiveFormat, gzipped: boolean, images: ArchiveImage[], cleanup: () => Promise<void>): Archive {
+function archive(path: string, format: ArchiveFormat, compression: ArchiveCompression, images: ArchiveImage[], cleanup: () => Promise<void>): Archive {
   let closed: Promise<void> | undefined;
   return {
     path,
     format,
-    gzipped,
+    gzipped: compression === 'gzip',
+    compression,
     images,
     close: () => (closed ??= cleanup()),
   };
