@@ -143,6 +143,11 @@ const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).d
 export async function skopeoExpectations(f: Fixture, opts: SkopeoOptions = {}): Promise<SkopeoExpectations> {
   const transport = opts.transport ?? f.skopeoTransport;
   if (!transport) throw new Error(`skopeo cannot read fixture ${f.name}`);
+  return skopeoAt(transport, opts);
+}
+
+/** skopeoExpectations for any archive: `transport` is skopeo's name for it (`docker-archive:…`, `oci-archive:…`). */
+export async function skopeoAt(transport: string, opts: Omit<SkopeoOptions, 'transport'> = {}): Promise<SkopeoExpectations> {
   const platform = [...(opts.arch ? ['--override-arch', opts.arch] : []), ...(opts.variant ? ['--override-variant', opts.variant] : [])];
   const [rawManifest, rawConfig] = await Promise.all([
     run('skopeo', [...platform, 'inspect', '--raw', transport]),
