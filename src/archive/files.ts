@@ -39,6 +39,26 @@ export interface ArchiveFiles {
   sampleNames(max: number): Promise<string[]>;
   /** Release what reading holds open (idempotent). Regions stay readable: they reopen the file. */
   close(): Promise<void>;
+  /**
+   * Tell the user, once, of something the reader accepted that the archive did not say quite
+   * right (a descriptor's media type the manifest contradicts, a config not named by its
+   * digest). Set by openArchive from its onNote option; readers call it as `files.note?.(…)`.
+   */
+  readonly note?: (message: string) => void;
+}
+
+/** `files` whose note() passes each distinct message to `onNote` once. */
+export function withNotes(files: ArchiveFiles, onNote: ((message: string) => void) | undefined): ArchiveFiles {
+  if (!onNote) return files;
+  const said = new Set<string>();
+  return {
+    ...files,
+    note: (message: string) => {
+      if (said.has(message)) return;
+      said.add(message);
+      onNote(message);
+    },
+  };
 }
 
 /**

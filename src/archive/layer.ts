@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { TarpushError } from '../errors.js';
 import { detectCompression } from '../compress/detect.js';
 import type { Digest } from '../image/digest.js';
-import { layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
+import { compressionOfMediaType, layerMediaType, type Compression, type ManifestFormat } from '../image/media-types.js';
+import { isForeignLayerMediaType } from '../image/validate.js';
 import type { Descriptor, Layer } from '../image/types.js';
 import { readHead, regionSource, type FileRegion } from './files.js';
 
@@ -29,8 +30,6 @@ export interface LayerFromRegion {
   mediaType?: string;
   format: ManifestFormat;
   diffId: Digest;
-  /** false for artifact layers: no rootfs.diff_ids to check against. */
-  diffIdDeclared?: boolean;
   urls?: string[];
   annotations?: Record<string, string>;
 }
@@ -40,20 +39,20 @@ export interface LayerFromRegion {
  * media type. The stored digest is, in order: the one the archive states; the diff_id for
  * uncompressed bytes (by definition the same hash); or a hash of the bytes, computed here.
  */
-export async function layerFromRegion(input: LayerFromRegion): Promise<ArchiveLayer> {
+export async function layerFromRegion(input: LayerFromRegion): Promise<Layer> {
   const { region } = input;
   const compression: Compression = detectCompression(await readHead(region, 4));
-  const declared = input.diffIdDeclared !== false;
-  const digest = input.digest ?? (compression === 'none' && declared ? input.diffId : await hashRegion(region));
-  const layer: { -readonly [K in keyof ArchiveLayer]: ArchiveLayer[K] } = {
+  const digest = input.digest ?? (compression === 'none' ? input.diffId : await hashRegion(region));
+  const mediaType = input.mediaType ?? layerMediaType(input.format, compression);
+  const layer: { -readonly [K in keyof Layer]: Layer[K] } = {
     digest,
     size: region.size,
-    mediaType: input.mediaType ?? layerMediaType(input.format, compression),
+    mediaType,
     compression,
     diffId: input.diffId,
     source: regionSource(region),
   };
-  if (!declared) layer.diffIdDeclared = false;
+  if (isForeignLayerMediaType(mediaType)) layer.foreign = true;
   if (input.urls?.length) layer.urls = input.urls;
   if (input.annotations && Object.keys(input.annotations).length > 0) layer.annotations = input.annotations;
   return layer;
@@ -61,17 +60,19 @@ export async function layerFromRegion(input: LayerFromRegion): Promise<ArchiveLa
 
 /**
  * A foreign (non-distributable) layer whose bytes are not in the archive: it is described
- * by its descriptor only, and opening it fails. Publishers skip such layers (the registry
- * or runtime fetches them from the descriptor's urls).
+ * by its descriptor only (`absent: true`), and opening it fails with ARCHIVE_ENTRY_MISSING.
+ * Publishers must not upload it: the manifest keeps its descriptor, urls included, and
+ * runtimes fetch it from there.
  */
-export function absentForeignLayer(d: Descriptor, diffId: Digest, where: string): ArchiveLayer {
+export function absentForeignLayer(d: Descriptor, diffId: Digest, where: string): Layer {
   const location = `${where} (foreign layer ${d.digest}, not in the archive)`;
-  const layer: { -readonly [K in keyof ArchiveLayer]: ArchiveLayer[K] } = {
+  const layer: { -readonly [K in keyof Layer]: Layer[K] } = {
     digest: d.digest,
     size: d.size,
     mediaType: d.mediaType,
-    compression: d.mediaType.endsWith('+zstd') ? 'zstd' : d.mediaType.endsWith('gzip') ? 'gzip' : 'none',
+    compression: compressionOfMediaType(d.mediaType) ?? 'none',
     diffId,
+    foreign: true,
     absent: true,
     source: {
       size: d.size,

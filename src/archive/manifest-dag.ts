@@ -1,5 +1,6 @@
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
+import { isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
 import { printable } from '../util/printable.js';
 
@@ -13,8 +14,13 @@ import { printable } from '../util/printable.js';
  *   cannot form one, but a reader must not wait on itself if they did;
  * - nesting deeper than `maxDepth` (the longest chain, however the DAG is entered);
  * - more than `maxManifests` distinct manifests and indexes (ARCHIVE_TOO_LARGE);
- * - the same digest listed under two media types (it can only be one document).
+ * - the same digest listed as an index and as a manifest (it can only be one document). Two
+ *   manifest types (OCI and Docker) for one digest are the reader's to settle: the document's
+ *   own mediaType decides, and a descriptor that disagrees is noted.
  */
+
+/** index, manifest, or other (an unknown type, settled by the document itself). */
+const documentKind = (m: string): string => (isIndexMediaType(m) ? 'index' : isManifestMediaType(m) ? 'manifest' : m);
 
 /** Distinct manifests and indexes an archive may hold. */
 export const MAX_MANIFESTS = 10_000;
@@ -61,7 +67,7 @@ export class ManifestDag<T> {
     }
     const known = this.nodes.get(d.digest);
     if (known) {
-      if (known.mediaType !== d.mediaType) {
+      if (documentKind(known.mediaType) !== documentKind(d.mediaType)) {
         return Promise.reject(
           new TarpushError(
             'MANIFEST_INVALID',

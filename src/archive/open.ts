@@ -3,10 +3,10 @@ import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { TarpushError } from '../errors.js';
-import { detectCompression } from '../compress/detect.js';
+import { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, type ArchiveCompression } from '../compress/detect.js';
 import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
 import { detectFormat } from './detect-format.js';
-import { dirFiles, tarFiles, type ArchiveFiles } from './files.js';
+import { dirFiles, tarFiles, withNotes, type ArchiveFiles } from './files.js';
 import { readDockerSave } from './formats/docker-save.js';
 import { readDockerSaveOci } from './formats/docker-save-oci.js';
 import { readKaniko } from './formats/kaniko.js';
@@ -25,8 +25,9 @@ export interface OpenArchiveOptions {
   /** Largest decompression ratio accepted past 64 MiB of output (default 200). */
   maxSpoolRatio?: number;
   /**
-   * Told, as one line, of a wait the user should know about: a FIFO nobody writes to yet
-   * (opening it blocks until a writer comes). The CLI prints it.
+   * Told, as one line each, of what the user should know about: a wait (a FIFO nobody writes
+   * to yet: opening it blocks until a writer comes), and leniency (something the archive did
+   * not say quite right and was read anyway, each said once). The CLI prints them.
    */
   onNote?: (message: string) => void;
   /** How long a FIFO open may wait before onNote hears of it (default 2000 ms). */
@@ -36,7 +37,8 @@ export interface OpenArchiveOptions {
 export const FIFO_NOTE_AFTER_MS = 2000;
 
 /**
- * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same gzipped,
+ * Open an image archive: a tar file (kaniko, docker save, OCI layout), the same compressed
+ * as a whole (gzip, zstd, xz, bzip2: detected by magic bytes),
  * an OCI layout directory, `-` for stdin, or a pipe, FIFO or character device (`<(docker
  * save app)`, which is /dev/fd/63), read once like stdin. Everything structural is
  * validated here; layer bytes are not read (except gzip layers of docker-save archives
@@ -57,25 +59,21 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   // Not seekable: positioned reads would fail with ESPIPE. Spool them like stdin.
   if (st.isFIFO() || st.isCharacterDevice()) return fromStream(path, label, await openUnseekable(path, label, st, opts), opts);
   if (st.isDirectory()) {
-    const files = dirFiles(path);
+    const files = withNotes(dirFiles(path), opts.onNote);
     if (!(await files.exists(OCI_LAYOUT))) {
       throw new TarpushError('ARCHIVE_FORMAT_UNKNOWN', `${label} is a directory but not an OCI image layout (no oci-layout file)`, { file: path });
     }
-    return archive(path, 'oci-dir', false, await readOciArchive(files), async () => {});
+    return archive(path, 'oci-dir', 'none', await readOciArchive(files), async () => {});
   }
 
-  const head = await readFileHead(path, label, 4);
-  if (detectCompression(head) === 'gzip') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
-  if (detectCompression(head) === 'zstd') {
-    throw new TarpushError('ARCHIVE_NOT_TAR', `${label} is zstd-compressed; decompress it first (zstd -d) or pass it through stdin uncompressed`, {
-      file: path,
-    });
-  }
+  // A compressed archive is decompressed once into a spool file (layers are then byte ranges of it).
+  const head = await readFileHead(path, label, ARCHIVE_MAGIC_BYTES);
+  if (detectArchiveCompression(head) !== 'none') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
   const index = await indexTar(path, { label });
-  const files = tarFiles(index);
+  const files = withNotes(tarFiles(index), opts.onNote);
   try {
     const { format, images } = await readTar(files);
-    return archive(path, format, false, images, () => files.close());
+    return archive(path, format, 'none', images, () => files.close());
   } catch (err) {
     await files.close();
     throw err;
@@ -121,10 +119,10 @@ async function fromStream(path: string, label: string, input: Readable, opts: Op
   });
   let files: ArchiveFiles | undefined;
   try {
-    files = tarFiles(await indexTar(spooled.file, { label }));
+    files = withNotes(tarFiles(await indexTar(spooled.file, { label })), opts.onNote);
     const { format, images } = await readTar(files);
     const opened = files;
-    return archive(path, format, spooled.gzipped, images, async () => {
+    return archive(path, format, spooled.compression, images, async () => {
       await opened.close();
       await spooled.remove();
     });
@@ -149,12 +147,13 @@ async function readTar(files: ArchiveFiles): Promise<{ format: ArchiveFormat; im
   }
 }
 
-function archive(path: string, format: ArchiveFormat, gzipped: boolean, images: ArchiveImage[], cleanup: () => Promise<void>): Archive {
+function archive(path: string, format: ArchiveFormat, compression: ArchiveCompression, images: ArchiveImage[], cleanup: () => Promise<void>): Archive {
   let closed: Promise<void> | undefined;
   return {
     path,
     format,
-    gzipped,
+    gzipped: compression === 'gzip',
+    compression,
     images,
     close: () => (closed ??= cleanup()),
   };

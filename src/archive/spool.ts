@@ -3,22 +3,25 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import type { Duplex } from 'node:stream';
 import { TarpushError } from '../errors.js';
-import { detectCompression } from '../compress/detect.js';
+import { DecompressError, createArchiveDecompressor } from '../compress/archive-decompress.js';
+import { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, type ArchiveCompression } from '../compress/detect.js';
 import { registerCleanup } from '../util/cleanup.js';
+import { printable } from '../util/printable.js';
 import { ownedPrefix, removeStaleTemps } from '../util/stale-temp.js';
 import { TarEndWatcher } from './tar-end.js';
 
 /**
- * Non-seekable input (stdin, a gzipped archive) is copied once to a temp file — gunzipped
- * on the way when it starts with the gzip magic — and then indexed like any tar. Layers
+ * Non-seekable input (stdin, a compressed archive) is copied once to a temp file —
+ * decompressed on the way when it starts with the magic of gzip, zstd, xz or bzip2 — and
+ * then indexed like any tar. Layers
  * are later read back from that file as byte ranges, so uploads can retry and resume.
  *
  * Bounds, so a hostile or broken input cannot fill the disk:
  * - copying stops at the tar end-of-archive marker (a stream of zeros after it is never read);
- * - gzip output above `ratioAfter` bytes that exceeds `maxRatio` × the compressed input is a
- *   bomb (ARCHIVE_TOO_LARGE); real image archives compress far less, since their layers are
+ * - decompressed output above `ratioAfter` bytes that exceeds `maxRatio` × the compressed
+ *   input read so far is a bomb (ARCHIVE_TOO_LARGE); real image archives compress far less, since their layers are
  *   usually gzipped already;
  * - `maxBytes` caps the spooled size outright.
  * Memory stays at a few chunks: every write is awaited before the next read.
@@ -51,6 +54,8 @@ export interface Spooled {
   readonly file: string;
   /** Whether the input was gzip-compressed. */
   readonly gzipped: boolean;
+  /** How the input was compressed (`none`: a plain tar from a pipe). */
+  readonly compression: ArchiveCompression;
   /** Delete the temp file (idempotent). */
   remove(): Promise<void>;
 }
@@ -58,13 +63,17 @@ export interface Spooled {
 export const DEFAULT_MAX_RATIO = 200;
 export const DEFAULT_RATIO_AFTER = 64 * 1024 * 1024;
 
-/** Yield the chunks already read, then the rest of the stream. */
-async function* prefixed(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield* head;
+/** Yield the chunks already read, then the rest of the stream, counting the bytes into `read`. */
+async function* prefixed(head: Buffer[], rest: AsyncIterator<Buffer>, read: { bytes: number }): AsyncGenerator<Buffer> {
+  for (const h of head) {
+    read.bytes += h.length;
+    yield h;
+  }
   try {
     for (;;) {
       const r = await rest.next();
       if (r.done) return;
+      read.bytes += r.value.length;
       yield r.value;
     }
   } finally {
@@ -81,7 +90,7 @@ export async function spool(input: Readable, opts: SpoolOptions): Promise<Spoole
     unregister();
   };
   let fh: FileHandle | undefined;
-  let gunzip: Gunzip | undefined;
+  let decompressor: Duplex | undefined;
   let source: Readable | undefined;
   try {
     fh = await open(file, 'w');
@@ -89,23 +98,24 @@ export async function spool(input: Readable, opts: SpoolOptions): Promise<Spoole
     // Read enough to see the magic bytes.
     const head: Buffer[] = [];
     let headLen = 0;
-    while (headLen < 4) {
+    while (headLen < ARCHIVE_MAGIC_BYTES) {
       const r = await it.next();
       if (r.done) break;
       const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
       head.push(b);
       headLen += b.length;
     }
-    const gzipped = detectCompression(Buffer.concat(head)) === 'gzip';
-    const src = Readable.from(prefixed(head, it), { objectMode: false });
+    const compression = detectArchiveCompression(Buffer.concat(head));
+    const read = { bytes: 0 };
+    const src = Readable.from(prefixed(head, it, read), { objectMode: false });
     source = src;
     let data: AsyncIterable<Buffer> = src;
-    if (gzipped) {
-      gunzip = createGunzip({ chunkSize: 256 * 1024 });
-      const g = gunzip;
-      src.on('error', (err) => g.destroy(err));
-      src.pipe(g);
-      data = g;
+    if (compression !== 'none') {
+      const d = await createArchiveDecompressor(compression, { chunkSize: 256 * 1024 });
+      decompressor = d;
+      src.on('error', (err) => d.destroy(err));
+      src.pipe(d);
+      data = d;
     }
 
     const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -119,16 +129,16 @@ export async function spool(input: Readable, opts: SpoolOptions): Promise<Spoole
       const keep = end === undefined ? chunk : chunk.subarray(0, end);
       total += keep.length;
       if (total > maxBytes) {
-        throw new TarpushError('ARCHIVE_TOO_LARGE', `${opts.label}: more than ${maxBytes} bytes${gzipped ? ' after decompression' : ''} (limit)`, {
+        throw new TarpushError('ARCHIVE_TOO_LARGE', `${opts.label}: more than ${maxBytes} bytes${decompressor ? ' after decompression' : ''} (limit)`, {
           file: opts.label,
         });
       }
-      if (gunzip) {
-        compressed = gunzip.bytesWritten;
+      if (decompressor) {
+        compressed = read.bytes;
         if (total > ratioAfter && total > maxRatio * Math.max(compressed, 1)) {
           throw new TarpushError(
             'ARCHIVE_TOO_LARGE',
-            `${opts.label}: decompresses to over ${maxRatio} times its compressed size (${total} bytes from ${compressed}); refusing a likely gzip bomb`,
+            `${opts.label}: decompresses to over ${maxRatio} times its compressed size (${total} bytes from ${compressed}); refusing a likely ${compression} bomb`,
             { file: opts.label },
           );
         }
@@ -138,13 +148,13 @@ export async function spool(input: Readable, opts: SpoolOptions): Promise<Spoole
     }
     await fh.close();
     fh = undefined;
-    return { file, gzipped, remove };
+    return { file, gzipped: compression === 'gzip', compression, remove };
   } catch (err) {
     await fh?.close().catch(() => {});
     await remove();
     throw spoolError(err, opts.label);
   } finally {
-    gunzip?.destroy();
+    decompressor?.destroy();
     source?.destroy();
     input.destroy();
   }
@@ -152,6 +162,13 @@ export async function spool(input: Readable, opts: SpoolOptions): Promise<Spoole
 
 function spoolError(err: unknown, label: string): Error {
   if (err instanceof TarpushError) return err;
+  if (err instanceof DecompressError) {
+    // The decoders' own words (fzstd: "unexpected EOF"; xz-embedded: error code 8 = XZ_BUF_ERROR, the input ended).
+    if (/unexpected (eof|end)|error code 8\b/i.test(err.message)) {
+      return new TarpushError('ARCHIVE_TRUNCATED', `${label}: the ${err.kind} stream ends early (${printable(err.message)})`, { file: label }, { cause: err });
+    }
+    return new TarpushError('ARCHIVE_NOT_TAR', `${label}: not valid ${err.kind} data, or cut short (${printable(err.message)})`, { file: label }, { cause: err });
+  }
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? '')) {
     return new TarpushError('ARCHIVE_TRUNCATED', `${label}: the gzip stream ends early (${e.message})`, { file: label }, { cause: err });

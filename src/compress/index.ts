@@ -3,7 +3,8 @@ import { compressionLevelDefault } from './defaults.js';
 import { gzipParallel, type GzipParallelOptions } from './parallel-gzip.js';
 import { assertCompressionSupported, zstdStream } from './zstd.js';
 
-export { detectCompression } from './detect.js';
+export { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, detectCompression, type ArchiveCompression } from './detect.js';
+export { DecompressError, createArchiveDecompressor } from './archive-decompress.js';
 export { canDecompress, createDecompressor } from './decompress.js';
 export {
   DEFAULT_GZIP_BLOCK_SIZE,

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
+import type { ArchiveCompression } from '../compress/detect.js';
 import type { Compression } from './media-types.js';
 
 /** OCI platform (os/architecture/variant). */
@@ -200,6 +201,8 @@ export interface Archive {
   readonly format: ArchiveFormat;
   /** Whether the input was gzip-compressed as a whole (and so spooled). */
   readonly gzipped: boolean;
+  /** How the input was compressed as a whole (anything but `none` was decompressed into a spool file). */
+  readonly compression: ArchiveCompression;
   readonly images: readonly ArchiveImage[];
   close(): Promise<void>;
 }

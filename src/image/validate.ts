@@ -2,7 +2,7 @@ import { TarpushError } from '../errors.js';
 import { isDigest, sha256 } from './digest.js';
 import { isImageConfigMediaType, parseConfig } from './config.js';
 import { MediaType, isManifestMediaType } from './media-types.js';
-import type { Image } from './types.js';
+import type { Artifact, Image } from './types.js';
 import { printable } from '../util/printable.js';
 
 /**
@@ -101,34 +101,35 @@ export function checkBytesDigest(bytes: Buffer, expected: string, where: string)
   }
 }
 
+/** Manifest media type, manifest digest, config digest and size: what images and artifacts share. */
+function checkManifestAndConfig(item: Image | Artifact, where: string): void {
+  checkManifestMediaType(item.mediaType, where);
+  checkBytesDigest(item.rawManifest, item.digest, `${where} (manifest)`);
+  if (!isDigest(item.config.digest)) {
+    throw new TarpushError('MANIFEST_INVALID', `${where}: config digest ${printable(JSON.stringify(item.config.digest))} is not a sha256 digest`, { entry: where });
+  }
+  checkSize(item.config.size, item.rawConfig.length, `${where} (config)`);
+  checkBytesDigest(item.rawConfig, item.config.digest, `${where} (config)`);
+}
+
+function checkBlobDescriptor(b: { digest: string; size: number }, i: number, field: string, where: string): void {
+  if (!isDigest(b.digest)) {
+    throw new TarpushError('MANIFEST_INVALID', `${where}: ${field}[${i}] digest ${printable(JSON.stringify(b.digest))} is not a sha256 digest`, { entry: where });
+  }
+  if (!Number.isSafeInteger(b.size) || b.size < 0) {
+    throw new TarpushError('MANIFEST_INVALID', `${where}: ${field}[${i}] size ${b.size} is not a byte count`, { entry: where });
+  }
+}
+
 /**
  * Check a whole image's structure. `where` names the archive and entry it came from
  * (`image.tar!manifest.json[0]`). Readers run this on every image they produce; it costs
- * two small hashes and a config parse. `artifact`: the manifest is an artifact (custom
- * config type, artifactType, or an attestation manifest): its layers are not filesystem
- * layers, so layer media types and rootfs.diff_ids are not checked.
+ * two small hashes and a config parse.
  */
-export function validateImage(image: Image, where: string, opts: { artifact?: boolean } = {}): void {
-  checkManifestMediaType(image.mediaType, where);
-  checkBytesDigest(image.rawManifest, image.digest, `${where} (manifest)`);
-  if (!isDigest(image.config.digest)) {
-    throw new TarpushError('MANIFEST_INVALID', `${where}: config digest ${printable(JSON.stringify(image.config.digest))} is not a sha256 digest`, { entry: where });
-  }
-  checkSize(image.config.size, image.rawConfig.length, `${where} (config)`);
-  checkBytesDigest(image.rawConfig, image.config.digest, `${where} (config)`);
-
-  image.layers.forEach((layer, i) => {
-    if (!isDigest(layer.digest)) {
-      throw new TarpushError('MANIFEST_INVALID', `${where}: layers[${i}] digest ${printable(JSON.stringify(layer.digest))} is not a sha256 digest`, {
-        entry: where,
-      });
-    }
-    if (!Number.isSafeInteger(layer.size) || layer.size < 0) {
-      throw new TarpushError('MANIFEST_INVALID', `${where}: layers[${i}] size ${layer.size} is not a byte count`, { entry: where });
-    }
-  });
-
-  if (!isImageManifestConfig(image.mediaType, image.config.mediaType, where) || opts.artifact) return; // no rootfs to check
+export function validateImage(image: Image, where: string): void {
+  checkManifestAndConfig(image, where);
+  image.layers.forEach((layer, i) => checkBlobDescriptor(layer, i, 'layers', where));
+  if (!isImageManifestConfig(image.mediaType, image.config.mediaType, where)) return; // no rootfs to check
 
   const config = parseConfig(image.rawConfig, `${where} (config ${image.config.digest})`);
   checkHasLayers(image.layers.length, where);
@@ -143,4 +144,14 @@ export function validateImage(image: Image, where: string, opts: { artifact?: bo
       );
     }
   });
+}
+
+/**
+ * Check an artifact's structure: manifest and config as for images; blobs need only be
+ * well-formed descriptors (any media type, no rootfs, no diff_ids; an artifact may have
+ * no blobs at all). Their bytes are checked by digest and size when they are read.
+ */
+export function validateArtifact(artifact: Artifact, where: string): void {
+  checkManifestAndConfig(artifact, where);
+  artifact.blobs.forEach((b, i) => checkBlobDescriptor(b, i, 'layers', where));
 }

@@ -239,7 +239,13 @@ describe('OCI image layout', () => {
     const cfg2 = blobs.add(makeConfig([l1.diffId]), 'application/vnd.oci.image.config.v1+json');
     const image = blobs.add(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg2, layers: [foreignLayer] })), 'application/vnd.oci.image.manifest.v1+json');
     const archive = await openArchive(await archiveFile(await packTar(ociLayoutEntries(blobs, [artifact, image]))));
-    assert.equal(asImage(archive, 0).layers[0]!.mediaType, 'application/vnd.example.payload');
+    const a = archive.images[0]!.root;
+    assert.equal(a.kind, 'artifact');
+    if (a.kind === 'artifact') {
+      assert.equal(a.artifactType, 'application/vnd.example.config+json', 'OCI 1.1: the config type stands in for artifactType');
+      assert.deepEqual(a.blobs.map((b) => [b.mediaType, b.digest, b.size]), [['application/vnd.example.payload', payload.digest, payload.size]]);
+    }
+    assert.equal(asImage(archive, 1).layers[0]!.foreign, true);
     assert.equal(asImage(archive, 1).layers[0]!.mediaType, 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip');
   });
 });

@@ -94,14 +94,38 @@ describe('structural errors', () => {
       await assert.rejects(open(ociLayoutEntries(blobs, [m])), tarpushError('SIZE_MISMATCH', new RegExp(hex(layer.digest)), new RegExp(`${layer.size + 1}`)));
     });
 
-    it('MEDIA_TYPE_UNKNOWN for an unknown layer type on an image manifest', async () => {
+    it('MEDIA_TYPE_UNKNOWN for an unknown layer type beside filesystem layers; all-unknown layers make an artifact', async () => {
+      const blobs = new Blobs();
+      const cfg = blobs.add(makeConfig([l1.diffId, l2.diffId]), OCI.config);
+      const fs = blobs.add(l1.stored, OCI.layerGzip);
+      const odd = blobs.add(l2.stored, 'application/x-unknown-layer');
+      const mixed = blobs.add(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.manifest, config: cfg, layers: [fs, odd] })), OCI.manifest);
+      await assert.rejects(open(ociLayoutEntries(blobs, [mixed])), tarpushError('MEDIA_TYPE_UNKNOWN', /application\/x-unknown-layer/));
+      // cosign signatures: an image config, and no layer a runtime would unpack.
+      const cfg1 = blobs.add(makeConfig([l1.diffId]), OCI.config);
+      const sig = blobs.add(Buffer.from('{"critical":{}}'), 'application/vnd.dev.cosign.simplesigning.v1+json');
+      const signature = blobs.add(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.manifest, config: cfg1, layers: [sig] })), OCI.manifest);
+      const a = await open(ociLayoutEntries(blobs, [signature]));
+      assert.equal(a.images[0]!.root.kind, 'artifact');
+      await a.close();
+    });
+
+    it('MEDIA_TYPE_UNKNOWN for a descriptor of an unknown type whose document does not say it is a manifest', async () => {
       const blobs = new Blobs();
       const cfg = blobs.add(makeConfig([l1.diffId]), OCI.config);
-      const layer = blobs.add(l1.stored, 'application/x-unknown-layer');
-      const m = blobs.add(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.manifest, config: cfg, layers: [layer] })), OCI.manifest);
-      await assert.rejects(open(ociLayoutEntries(blobs, [m])), tarpushError('MEDIA_TYPE_UNKNOWN', /application\/x-unknown-layer/));
-      const odd = { ...m, mediaType: 'application/x-not-a-manifest' };
-      await assert.rejects(open(ociLayoutEntries(blobs, [odd])), tarpushError('MEDIA_TYPE_UNKNOWN', /index\.json/));
+      const layer = blobs.add(l1.stored, OCI.layerGzip);
+      const bare = blobs.add(Buffer.from(JSON.stringify({ schemaVersion: 2, config: cfg, layers: [layer] })), 'application/x-not-a-manifest');
+      await assert.rejects(open(ociLayoutEntries(blobs, [bare])), tarpushError('MEDIA_TYPE_UNKNOWN', /application\/x-not-a-manifest/));
+      // The same descriptor type over a document that says what it is: read as the document says, with a note.
+      const m = ociImage(blobs, [l1], makeConfig([l1.diffId]));
+      const notes: string[] = [];
+      const a = await openArchive(await writeTemp(dir, `e${n++}.tar`, await packTar(ociLayoutEntries(blobs, [{ ...m, mediaType: 'application/x-not-a-manifest' }]))), {
+        onNote: (s) => notes.push(s),
+      });
+      assert.equal(a.images[0]!.root.mediaType, OCI.manifest);
+      assert.equal(notes.length, 1);
+      assert.match(notes[0]!, /descriptor says media type "application\/x-not-a-manifest", the manifest says "application\/vnd\.oci\.image\.manifest\.v1\+json"/);
+      await a.close();
     });
 
     it('MANIFEST_INVALID for an empty index.json and a malformed digest', async () => {
@@ -113,11 +137,25 @@ describe('structural errors', () => {
       await assert.rejects(open(replace(entries, 'index.json', sha512)), tarpushError('MANIFEST_INVALID', /unsupported digest algorithm/));
     });
 
-    it('ARCHIVE_ENTRY_MISSING names the platform of an index child left out of the archive', async () => {
+    it('an index child left out of the archive is not carried; an entry point or a carried layer left out is ARCHIVE_ENTRY_MISSING', async () => {
       const blobs = new Blobs();
       const amd = ociImage(blobs, [l1], makeConfig([l1.diffId]), { platform: { os: 'linux', architecture: 'amd64' } });
-      const idx = ociIndex(blobs, [amd, { ...amd, digest: sha('gone'), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }]);
-      await assert.rejects(open(ociLayoutEntries(blobs, [idx])), tarpushError('ARCHIVE_ENTRY_MISSING', new RegExp(sha('gone')), /linux\/arm64\/v8/));
+      const gone = { ...amd, digest: sha('gone'), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } };
+      const idx = ociIndex(blobs, [amd, gone]);
+      const a = await open(ociLayoutEntries(blobs, [idx]));
+      const root = a.images[0]!.root;
+      assert.equal(root.kind, 'index');
+      if (root.kind === 'index') {
+        assert.deepEqual(root.manifests.map((c) => c.item?.digest), [amd.digest, undefined]);
+        assert.deepEqual(root.manifests[1]!.descriptor, gone, 'the descriptor is kept as listed');
+      }
+      await a.close();
+      await assert.rejects(open(ociLayoutEntries(blobs, [gone])), tarpushError('ARCHIVE_ENTRY_MISSING', new RegExp(sha('gone'))));
+      const withoutLayer = ociLayoutEntries(blobs, [idx]).filter((e) => e.name !== `blobs/sha256/${hex(l1.digest)}`);
+      await assert.rejects(open(withoutLayer), tarpushError('ARCHIVE_ENTRY_MISSING', new RegExp(hex(l1.digest))));
+      // A child of an unknown media type is still refused when absent: nothing says what it was.
+      const unknown = ociIndex(blobs, [amd, { ...gone, mediaType: 'application/x-thing' }]);
+      await assert.rejects(open(ociLayoutEntries(blobs, [unknown])), tarpushError('MEDIA_TYPE_UNKNOWN', /application\/x-thing/));
     });
 
     it('ARCHIVE_ENTRY_UNSAFE for a layout directory blob that links outside the directory', async () => {

@@ -27,14 +27,26 @@ export interface Fixture {
   images: number;
   /** the RepoTag or ref name each image is found by, in archive order */
   names: string[];
-  /** made by the real tool (umoci/skopeo) or written by fixtures/gen-formats.mjs */
-  madeBy: 'umoci' | 'skopeo' | 'gen-formats';
+  /** made by the real tool (umoci, skopeo, podman, buildah, a compressor, GNU tar) or written by our generators (fixtures/README.md) */
+  madeBy: 'umoci' | 'skopeo' | 'podman' | 'buildah' | 'compressor' | 'tar' | 'gen-formats' | 'gen-peer-formats';
+  /** a multi-platform image: the platforms it carries, in index order (skopeo picks them with --override-arch) */
+  platforms?: { arch: string; variant?: string }[];
 }
 
-function fixture(name: string, format: ArchiveFormat, images: number, names: string[], madeBy: Fixture['madeBy'], transport: (p: string) => string | undefined): Fixture {
+function fixture(
+  name: string,
+  format: ArchiveFormat,
+  images: number,
+  names: string[],
+  madeBy: Fixture['madeBy'],
+  transport: (p: string) => string | undefined,
+  platforms?: Fixture['platforms'],
+): Fixture {
   const path = join(fixturesDir, name);
-  return { name, path, format, skopeoTransport: transport(path), images, names, madeBy };
+  return { name, path, format, skopeoTransport: transport(path), images, names, madeBy, ...(platforms ? { platforms } : {}) };
 }
+
+const amdArm = [{ arch: 'amd64' }, { arch: 'arm64', variant: 'v8' }];
 
 export const fixtures: readonly Fixture[] = [
   fixture('oci-layout', 'oci-dir', 1, ['demo'], 'umoci', (p) => `oci:${p}:demo`),
@@ -43,8 +55,24 @@ export const fixtures: readonly Fixture[] = [
   fixture('kaniko.tar', 'kaniko', 1, ['registry.example/demo/kaniko:latest'], 'gen-formats', (p) => `docker-archive:${p}`),
   fixture('docker25.tar', 'docker-save-oci', 1, ['example.com/demo/d25:v1'], 'gen-formats', (p) => `docker-archive:${p}`),
   fixture('multi-image.tar', 'docker-save', 2, ['example.com/demo/one:v1', 'example.com/demo/two:v2'], 'gen-formats', (p) => `docker-archive:${p}:example.com/demo/one:v1`),
-  fixture('multi-platform', 'oci-dir', 1, ['multi'], 'gen-formats', (p) => `oci:${p}:multi`),
-  fixture('multi-platform.tar', 'oci-archive', 1, ['multi'], 'skopeo', (p) => `oci-archive:${p}:multi`),
+  fixture('multi-platform', 'oci-dir', 1, ['multi'], 'gen-formats', (p) => `oci:${p}:multi`, amdArm),
+  fixture('multi-platform.tar', 'oci-archive', 1, ['multi'], 'skopeo', (p) => `oci-archive:${p}:multi`, amdArm),
+  // Real tools (fixtures/make-fixtures.sh) and writers followed from their source (gen-peer-formats.mjs).
+  fixture('podman-docker-archive.tar', 'docker-save', 1, ['example.com/demo/podman:v1'], 'podman', (p) => `docker-archive:${p}`),
+  fixture('podman-oci-archive.tar', 'oci-archive', 1, ['example.com/demo/podman:v1'], 'podman', (p) => `oci-archive:${p}`),
+  fixture('podman-multi-image.tar', 'docker-save', 2, ['example.com/demo/podman:v1', 'example.com/demo/podman-two:v2'], 'podman', (p) => `docker-archive:${p}:example.com/demo/podman:v1`),
+  fixture('buildah-manifest-list.tar', 'oci-archive', 1, ['v1'], 'buildah', (p) => `oci-archive:${p}:v1`, amdArm),
+  fixture('docker-archive.tar.xz', 'docker-save', 1, ['example.com/demo/app:v1'], 'compressor', (p) => `docker-archive:${p}`),
+  fixture('docker-archive.tar.zst', 'docker-save', 1, ['example.com/demo/app:v1'], 'compressor', (p) => `docker-archive:${p}`),
+  fixture('docker-archive.tar.bz2', 'docker-save', 1, ['example.com/demo/app:v1'], 'compressor', (p) => `docker-archive:${p}`),
+  fixture('dot-slash.tar', 'oci-archive', 1, ['demo'], 'tar', (p) => `oci-archive:${p}:demo`),
+  // Docker 29 partial save: skopeo reads the manifest.json view (the one carried platform).
+  fixture('docker29-partial.tar', 'docker-save-oci', 1, ['example/multi:1.0'], 'gen-peer-formats', (p) => `docker-archive:${p}`),
+  // buildx OCI output: the image and its attestation manifest (an artifact, not listed among images).
+  fixture('buildx-oci-attest.tar', 'oci-archive', 1, ['v1'], 'gen-peer-formats', (p) => `oci-archive:${p}:v1`),
+  // an image and two artifacts referring to it: the image is what skopeo reads.
+  fixture('oci-artifacts', 'oci-dir', 1, ['v1'], 'gen-peer-formats', (p) => `oci:${p}:v1`),
+  fixture('config-not-digest.tar', 'docker-save', 1, ['example.com/demo/legacy:v1'], 'gen-peer-formats', (p) => `docker-archive:${p}`),
 ];
 
 export function fixtureByName(name: string): Fixture {
@@ -143,6 +171,11 @@ const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).d
 export async function skopeoExpectations(f: Fixture, opts: SkopeoOptions = {}): Promise<SkopeoExpectations> {
   const transport = opts.transport ?? f.skopeoTransport;
   if (!transport) throw new Error(`skopeo cannot read fixture ${f.name}`);
+  return skopeoAt(transport, opts);
+}
+
+/** skopeoExpectations for any archive: `transport` is skopeo's name for it (`docker-archive:…`, `oci-archive:…`). */
+export async function skopeoAt(transport: string, opts: Omit<SkopeoOptions, 'transport'> = {}): Promise<SkopeoExpectations> {
   const platform = [...(opts.arch ? ['--override-arch', opts.arch] : []), ...(opts.variant ? ['--override-variant', opts.variant] : [])];
   const [rawManifest, rawConfig] = await Promise.all([
     run('skopeo', [...platform, 'inspect', '--raw', transport]),

@@ -1,7 +1,7 @@
 import type { ArchiveImage, Manifestable } from '../../image/types.js';
 import type { ArchiveFiles } from '../files.js';
 import { sameRepoTag } from '../repo-tag.js';
-import { digestFromConfigName, type ManifestJsonEntry } from './manifest-json.js';
+import { digestFromConfigName, imageFromEntry, newEntryMemo, type ManifestJsonEntry } from './manifest-json.js';
 import { readOciLayout } from './oci-layout.js';
 
 /**
@@ -25,9 +25,11 @@ function configDigests(item: Manifestable | undefined, into = new Set<string>(),
 }
 
 export async function readDockerSaveOci(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
-  const layout = await readOciLayout(files);
-  return layout.map((e) => {
+  const layout = await readOciLayout(files, { nullManifestsAreEmpty: true });
+  const covered = new Set<string>();
+  const out: ArchiveImage[] = layout.map((e) => {
     const configs = configDigests(e.root);
+    for (const c of configs) covered.add(c);
     const tags = [
       ...new Set(
         entries.filter((m) => {
@@ -44,4 +46,17 @@ export async function readDockerSaveOci(files: ArchiveFiles, entries: ManifestJs
     }
     return { index: e.index, repoTags, root: e.root, ...(e.refName !== undefined ? { refName: e.refName } : {}) };
   });
+  // Images manifest.json lists and index.json does not: Docker 25.0 leaves untagged images
+  // (`docker save <image id>`) out of index.json (`"manifests": null` when that is all it
+  // saved). They are read from manifest.json, as skopeo and go-containerregistry read them.
+  const rest = entries.filter((m) => {
+    const d = digestFromConfigName(m.config);
+    return d === undefined || !covered.has(d);
+  });
+  const memo = newEntryMemo();
+  for (const [k, m] of rest.entries()) {
+    const image = await imageFromEntry(files, m, entries.indexOf(m), memo);
+    out.push({ ...image, index: layout.length + k });
+  }
+  return out;
 }

@@ -4,10 +4,11 @@ import { parseConfig } from '../../image/config.js';
 import { Shape } from '../../image/json-shape.js';
 import { buildManifest, parseDescriptor, parseDigestField } from '../../image/manifest.js';
 import { MediaType } from '../../image/media-types.js';
-import type { ArchiveImage, Descriptor, Image } from '../../image/types.js';
-import { checkBytesDigest, checkHasLayers, checkLayerCount, checkSize, validateImage } from '../../image/validate.js';
+import type { ArchiveImage, Descriptor, Image, Layer } from '../../image/types.js';
+import { checkBytesDigest, checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, validateImage } from '../../image/validate.js';
 import { readRegion, type ArchiveFiles, type FileRegion } from '../files.js';
-import { layerFromRegion, type ArchiveLayer } from '../layer.js';
+import { normaliseEntryName } from '../entry-name.js';
+import { absentForeignLayer, layerFromRegion } from '../layer.js';
 import { MAX_MANIFESTS } from '../manifest-dag.js';
 
 /**
@@ -53,14 +54,21 @@ export async function readManifestJson(files: ArchiveFiles): Promise<ManifestJso
       }
     }
     return {
-      config: s.string(o.Config, `[${i}].Config`),
+      config: entryName(s.string(o.Config, `[${i}].Config`)),
       // Untagged images are saved with `"RepoTags": null`.
       repoTags: o.RepoTags === null || o.RepoTags === undefined ? [] : s.stringArray(o.RepoTags, `[${i}].RepoTags`),
-      layers: s.array(o.Layers, `[${i}].Layers`).map((l, j) => s.string(l, `[${i}].Layers[${j}]`)),
+      layers: s.array(o.Layers, `[${i}].Layers`).map((l, j) => entryName(s.string(l, `[${i}].Layers[${j}]`))),
       layerSources,
     };
   });
 }
+
+/**
+ * A name as manifest.json writes it, in the form entries are matched by (`./blobs/…` and
+ * `blobs//…` are `blobs/…`; oras and `tar -C dir .` write `./` names). Unsafe names are
+ * kept as written: looking them up refuses them with the archive's own error.
+ */
+const entryName = (name: string): string => normaliseEntryName(name) || name;
 
 /**
  * Entry names that are a blob's digest: go-containerregistry's `sha256:<hex>` config and
@@ -68,6 +76,14 @@ export async function readManifestJson(files: ArchiveFiles): Promise<ManifestJso
  * These writers name blobs by the sha256 of the stored bytes.
  */
 const DIGEST_NAMED_CONFIG = /^(?:sha256:|blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/;
+/**
+ * docker save before 25 names the config `<image id>.json`; the id was the config's digest
+ * when saved, but tools edit saved archives (go-containerregistry's own test data does), and
+ * go-containerregistry and containers/image take the digest from the bytes. So do we, for
+ * this naming only: `sha256:<hex>` (go-containerregistry's writer) and `blobs/sha256/<hex>`
+ * (a content-addressed layout) are digests by construction, and a mismatch there is damage.
+ */
+const LEGACY_CONFIG_NAME = /^[a-f0-9]{64}\.json$/;
 const DIGEST_NAMED_LAYER = /^(?:([a-f0-9]{64})\.tar\.gz|blobs\/sha256\/([a-f0-9]{64}))$/;
 
 export function digestFromConfigName(name: string): Digest | undefined {
@@ -95,7 +111,7 @@ export function digestFromLayerName(name: string): Digest | undefined {
  */
 export interface EntryMemo {
   readonly configs: Map<string, Promise<{ region: FileRegion; raw: Buffer }>>;
-  readonly layers: Map<string, Promise<ArchiveLayer>>;
+  readonly layers: Map<string, Promise<Layer>>;
   readonly images: Map<string, Image>;
 }
 
@@ -114,26 +130,34 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
   const { region: configRegion, raw: rawConfig } = await configRead;
   const configDigest = sha256(rawConfig);
   const named = digestFromConfigName(entry.config);
-  if (named) checkBytesDigest(rawConfig, named, configRegion.location);
+  if (named && named !== configDigest && LEGACY_CONFIG_NAME.test(entry.config)) {
+    files.note?.(`${configRegion.location}: the config is not named by its digest; its digest is its content's, ${configDigest}`);
+  } else if (named) checkBytesDigest(rawConfig, named, configRegion.location);
   const config = parseConfig(rawConfig, configRegion.location);
   checkHasLayers(entry.layers.length, where);
   checkLayerCount(entry.layers.length, config.diffIds.length, where);
 
-  const layers: ArchiveLayer[] = [];
+  const layers: Layer[] = [];
   for (const [j, name] of entry.layers.entries()) {
     const diffId = config.diffIds[j]!;
-    const region = await files.require(name, `layer ${j} of ${MANIFEST_JSON}[${i}]`);
-    const foreign = entry.layerSources.get(diffId);
-    if (foreign) checkSize(foreign.size, region.size, region.location);
-    const key = `${region.location}\0${diffId}\0${foreign ? JSON.stringify(foreign) : ''}`;
+    const foreign = layerSource(entry, diffId);
+    const region = await files.find(name);
+    if (!region && foreign && isForeignLayerMediaType(foreign.mediaType) && foreign.urls?.length) {
+      // A sparse tarball (go-containerregistry writes them): the foreign layer is listed, not carried.
+      layers.push(absentForeignLayer(foreign, diffId, where));
+      continue;
+    }
+    if (!region) await files.require(name, `layer ${j} of ${MANIFEST_JSON}[${i}]`);
+    if (foreign) checkSize(foreign.size, region!.size, region!.location);
+    const key = `${region!.location}\0${diffId}\0${foreign ? JSON.stringify(foreign) : ''}`;
     let layer = memo.layers.get(key);
     if (!layer) {
       if (foreign) {
-        const input = { region, digest: foreign.digest, mediaType: foreign.mediaType, format: 'docker' as const, diffId };
+        const input = { region: region!, digest: foreign.digest, mediaType: foreign.mediaType, format: 'docker' as const, diffId };
         layer = layerFromRegion({ ...input, ...(foreign.urls ? { urls: foreign.urls } : {}), ...(foreign.annotations ? { annotations: foreign.annotations } : {}) });
       } else {
         const digest = digestFromLayerName(name);
-        layer = layerFromRegion({ region, format: 'docker', diffId, ...(digest ? { digest } : {}) });
+        layer = layerFromRegion({ region: region!, format: 'docker', diffId, ...(digest ? { digest } : {}) });
       }
       memo.layers.set(key, layer);
     }
@@ -142,7 +166,7 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
 
   const configDescriptor: Descriptor = { mediaType: MediaType.dockerConfig, size: rawConfig.length, digest: configDigest };
   const layerDescriptors = entry.layers.map((_, j): Descriptor => {
-    const foreign = entry.layerSources.get(config.diffIds[j]!);
+    const foreign = layerSource(entry, config.diffIds[j]!);
     if (foreign) return foreign;
     const l = layers[j]!;
     return { mediaType: l.mediaType, size: l.size, digest: l.digest };
@@ -163,6 +187,18 @@ export async function imageFromEntry(files: ArchiveFiles, entry: ManifestJsonEnt
   validateImage(image, where);
   memo.images.set(image.digest, image);
   return { index: i, repoTags: entry.repoTags, root: image };
+}
+
+/**
+ * The LayerSources descriptor to use verbatim for a layer, following go-containerregistry
+ * (issue 1870): from Docker 25 on, `docker save` lists every layer there, uncompressed, with
+ * `…rootfs.diff.tar` / `…layer.v1.tar` media types. Such an entry says nothing a layer's
+ * bytes do not, so it is ignored and the layer is read as any other; entries of other media
+ * types (foreign layers, compressed layers) are used as written.
+ */
+function layerSource(entry: ManifestJsonEntry, diffId: Digest): Descriptor | undefined {
+  const d = entry.layerSources.get(diffId);
+  return d && d.mediaType !== MediaType.dockerLayer && d.mediaType !== MediaType.ociLayer ? d : undefined;
 }
 
 export async function imagesFromManifestJson(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
