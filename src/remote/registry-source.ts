@@ -174,7 +174,7 @@ class RegistryReader {
       ...(platform ? { platform } : {}),
       mountFrom: this.hint,
     };
-    validateImage(image, where, { artifact });
+    validateImage(image, where);
     return image;
   }
 }
