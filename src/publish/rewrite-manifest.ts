@@ -31,6 +31,9 @@ function patchDescriptor(target: Json, d: Descriptor, format: ManifestFormat | u
   target.mediaType = convertMediaType(d.mediaType, format);
   target.digest = d.digest;
   target.size = d.size;
+  // A foreign layer uploaded as an ordinary one no longer lives at its urls.
+  if (d.urls) target.urls = d.urls;
+  else delete target.urls;
 }
 
 function serialise(doc: Json, original: Buffer): Buffer {
@@ -39,7 +42,7 @@ function serialise(doc: Json, original: Buffer): Buffer {
 }
 
 function sameDescriptor(a: Json, d: Descriptor, format: ManifestFormat | undefined): boolean {
-  return a.digest === d.digest && a.size === d.size && a.mediaType === convertMediaType(d.mediaType, format);
+  return a.digest === d.digest && a.size === d.size && a.mediaType === convertMediaType(d.mediaType, format) && (a.urls === undefined) === (d.urls === undefined);
 }
 
 /** Docker schema 2 has no annotations, subject or artifactType: drop them when converting to docker. */

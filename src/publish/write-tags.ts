@@ -32,7 +32,7 @@ export async function writeManifest(place: Place, reference: string, m: Prepared
       throw new TarpushError('REGISTRY_DIGEST_MISMATCH', `${place.reference(reference)}: stored manifest digest ${digest}, expected ${m.digest}`, { expected: m.digest, actual: digest });
     }
   } catch (err) {
-    if (m.foreign?.length && isTarpushError(err) && err.details.registryCode === 'MANIFEST_BLOB_UNKNOWN') throw foreignRefused(place, reference, m, err);
+    if (isTarpushError(err) && refusedForForeign(err, m)) throw foreignRefused(place, reference, m, err);
     if (isTarpushError(err, 'REGISTRY_DIGEST_MISMATCH') || !(await holds(place, reference, m.digest))) throw err;
     emit({ type: 'note', message: `${place.reference(reference)}: the write's answer was lost, but the place holds ${m.digest}` });
   }
@@ -43,6 +43,10 @@ export async function writeManifest(place: Place, reference: string, m: Prepared
  * Distribution accepts a foreign layer's descriptor only with http(s) urls its configuration
  * allows, and answers MANIFEST_BLOB_UNKNOWN otherwise: say which layer, and the way out.
  */
+/** distribution answers MANIFEST_BLOB_UNKNOWN naming the layer (among other errors, with a 500 or a 400). */
+const refusedForForeign = (err: TarpushError, m: PreparedManifest): boolean =>
+  !!m.foreign?.length && (err.details.registryCode === 'MANIFEST_BLOB_UNKNOWN' || err.message.includes('MANIFEST_BLOB_UNKNOWN')) && m.foreign.some((d) => err.message.includes(d.digest));
+
 function foreignRefused(place: Place, reference: string, m: PreparedManifest, cause: TarpushError): TarpushError {
   const layers = m.foreign!.map((d) => `${d.digest}${d.urls?.length ? ` (urls ${d.urls.join(' ')})` : ' (no urls)'}`).join(', ');
   return new TarpushError(
