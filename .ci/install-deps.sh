@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the external tools the test harness runs (Debian/Ubuntu packages), only when one
-# is missing: docker-registry (distribution 2.8), skopeo, umoci, openssl.
+# is missing: docker-registry (distribution 2.8), skopeo, umoci, openssl; podman (tests
+# `podman load` of saved archives); zstd, xz, bzip2 (compressed archives and layers in tests).
 # bcrypt for htpasswd files is computed in test code, so apache2-utils is not needed.
 set -eu
 
 missing=""
-for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci openssl:openssl; do
+for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci openssl:openssl podman:podman zstd:zstd xz:xz-utils bzip2:bzip2; do
   command_name=${pair%%:*}
   package=${pair#*:}
   if ! command -v "$command_name" >/dev/null 2>&1; then
