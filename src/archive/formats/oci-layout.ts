@@ -124,6 +124,13 @@ class LayoutReader {
       });
     }
     checkDeclaredMediaType(own, d.mediaType, location);
+    // Docker's schema 2 types require the document to carry its mediaType (registries refuse
+    // one without): a document with none that a descriptor calls Docker is read as OCI.
+    if (own === undefined && (d.mediaType === MediaType.dockerManifestList || d.mediaType === MediaType.dockerManifest)) {
+      const oci = d.mediaType === MediaType.dockerManifestList ? MediaType.ociIndex : MediaType.ociManifest;
+      this.files.note?.(`${location}: the descriptor says ${printable(JSON.stringify(d.mediaType))}, but the document names no mediaType, which Docker's types require; reading it as ${oci}`);
+      return oci;
+    }
     return d.mediaType;
   }
 
