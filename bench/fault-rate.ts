@@ -37,8 +37,9 @@ const log = (line: string): void => {
 };
 
 /** What to publish from each fixture: a multi-image archive needs its image named. */
-function selection(name: string): { image?: string } {
-  return name === 'multi-image.tar' ? { image: 'example.com/demo/one:v1' } : {};
+/** The fixture's first named image: archives of several (images, or an image with its artifacts) need a choice. */
+function selection(fixture: { names: readonly string[] }): { image?: string } {
+  return fixture.names[0] !== undefined ? { image: fixture.names[0] } : {};
 }
 
 const reg = await startRegistry();
@@ -61,7 +62,7 @@ try {
         source: fixture.path,
         destinations: [`${proxy.host}/${repo}:${tags[0]}`],
         tags: tags.slice(1),
-        ...selection(fixture.name),
+        ...selection(fixture),
         cache: false,
         jobs: 1, // requests in a stable order, so the seeded faults repeat
         client: {
