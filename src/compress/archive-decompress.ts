@@ -31,7 +31,10 @@ function tagged(kind: ArchiveCompression, d: Duplex): Duplex {
   const fail = (err: unknown) => out.destroy(err instanceof DecompressError ? err : new DecompressError(kind, err));
   d.on('error', fail);
   input.on('error', fail);
-  return Duplex.from({ writable: input, readable: out });
+  const outer = Duplex.from({ writable: input, readable: out });
+  // A reader that stops early destroys this wrapper: the decoder inside must go too (xz holds a process-wide lock until it does).
+  outer.once('close', () => d.destroy());
+  return outer;
 }
 
 /** fzstd's push decoder as a Transform (each block it hands out is a fresh array, not its window: no copy). */
@@ -67,8 +70,13 @@ async function xzDuplex(): Promise<Duplex> {
   const XzReadableStream = (mod.XzReadableStream ?? mod.default!.XzReadableStream) as XzCtor;
   const input = new PassThrough();
   const decoded = new XzReadableStream(Readable.toWeb(input) as unknown as WebReadableStream<Uint8Array>);
-  const output = Readable.fromWeb(decoded as WebReadableStream<Uint8Array>).map(asBuffer);
-  return Duplex.from({ writable: input, readable: output });
+  const fromWeb = Readable.fromWeb(decoded as WebReadableStream<Uint8Array>);
+  const duplex = Duplex.from({ writable: input, readable: fromWeb.map(asBuffer) });
+  // xz-decompress decodes one stream at a time in the process (a global lock, released when
+  // a stream ends or is cancelled). A reader that stops early (the spool stops at the tar's
+  // end) must cancel it, or the next xz archive waits forever: destroying fromWeb cancels.
+  duplex.once('close', () => fromWeb.destroy());
+  return duplex;
 }
 type XzCtor = new (s: WebReadableStream<Uint8Array>) => WebReadableStream<Uint8Array>;
 
