@@ -1,5 +1,6 @@
 import { TarpushError, isTarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
+import { isIndexMediaType } from '../image/media-types.js';
 import type { PublishListener } from './events.js';
 import type { Place } from '../places/open-sink.js';
 import type { PreparedManifest } from './upload-content.js';
@@ -73,10 +74,13 @@ async function holds(place: Place, reference: string, digest: Digest): Promise<b
  * tag in a registry means deleting the manifest under every other name too.
  */
 export async function writeTags(jobs: readonly TagJob[], emit: PublishListener): Promise<TagOutcome[]> {
-  // Manifests that refer to another (`subject`) go after the rest: a registry may check that the subject exists.
+  // In waves: manifests first, then indexes, then manifests that refer to another (`subject`).
+  // A registry checks an index's children and may check a subject; a child being written
+  // again (under its own tag) while its index is checked was seen to fail (distribution 2.8).
+  const wave = (m: PreparedManifest): number => (m.subject ? 2 : isIndexMediaType(m.mediaType) ? 1 : 0);
   const settled: PromiseSettledResult<void>[] = new Array(jobs.length);
-  for (const wave of [false, true]) {
-    const here = jobs.flatMap((j, i) => (!!j.manifest.subject === wave ? [i] : []));
+  for (const w of [0, 1, 2]) {
+    const here = jobs.flatMap((j, i) => (wave(j.manifest) === w ? [i] : []));
     const done = await Promise.allSettled(here.map((i) => writeManifest(jobs[i]!.place, jobs[i]!.tag, jobs[i]!.manifest, emit)));
     here.forEach((i, k) => (settled[i] = done[k]!));
   }
