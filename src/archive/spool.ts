@@ -1,15 +1,12 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { TarpushError } from '../errors.js';
 import { DecompressError, createArchiveDecompressor } from '../compress/archive-decompress.js';
 import { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, type ArchiveCompression } from '../compress/detect.js';
-import { registerCleanup } from '../util/cleanup.js';
 import { printable } from '../util/printable.js';
-import { ownedPrefix, removeStaleTemps } from '../util/stale-temp.js';
+import { ownedTempDir } from '../util/temp-dir.js';
 import { TarEndWatcher } from './tar-end.js';
 
 /**
@@ -26,15 +23,12 @@ import { TarEndWatcher } from './tar-end.js';
  * - `maxBytes` caps the spooled size outright.
  * Memory stays at a few chunks: every write is awaited before the next read.
  *
- * The temp directory is named `tarpush-spool-<pid>-…` and registered with util/cleanup, so
- * Ctrl-C or SIGTERM removes it; what a killed run (kill -9) left is removed by the next run
+ * The temp directory is one of util/temp-dir.ts (`tarpush-spool-<pid>-…`): Ctrl-C or
+ * SIGTERM removes it; what a killed run (kill -9) left is removed by the next run
  * (removeStaleSpools, called when an archive is opened).
  */
 
-export const SPOOL_PREFIX = 'tarpush-spool-';
-
-/** Remove spool directories of runs that are gone (see util/stale-temp.ts). */
-export const removeStaleSpools = (tmpDir: string = tmpdir()): Promise<string[]> => removeStaleTemps(tmpDir, SPOOL_PREFIX);
+export { removeStaleSpools, SPOOL_PREFIX } from '../util/temp-dir.js';
 
 export interface SpoolOptions {
   /** Name of the input in messages (`stdin`, the user's path). */
@@ -82,13 +76,8 @@ async function* prefixed(head: Buffer[], rest: AsyncIterator<Buffer>, read: { by
 }
 
 export async function spool(input: Readable, opts: SpoolOptions): Promise<Spooled> {
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), ownedPrefix(SPOOL_PREFIX)));
+  const { dir, remove } = await ownedTempDir(opts.tmpDir);
   const file = join(dir, 'archive.tar');
-  const unregister = registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const remove = async () => {
-    await rm(dir, { recursive: true, force: true });
-    unregister();
-  };
   let fh: FileHandle | undefined;
   let decompressor: Duplex | undefined;
   let source: Readable | undefined;

@@ -5,8 +5,8 @@ import { MediaType, isIndexMediaType, isManifestMediaType } from '../image/media
 import type { Descriptor } from '../image/types.js';
 import { REF_NAME_ANNOTATION } from '../ocidir/index.js';
 import { isTag, parseReference } from '../reference/index.js';
-import { TarFile } from './tar-file.js';
-import { OCI_LAYOUT_CONTENT, OCI_LAYOUT_ENTRY, TarSink, blobEntry, quoted } from './tar-sink.js';
+import type { TarFile } from './tar-file.js';
+import { TarSink, blobEntry, quoted, startLayoutTar } from './tar-sink.js';
 
 /**
  * A `docker save` archive (skopeo's and podman's `docker-archive:`), in the layout Docker
@@ -58,17 +58,7 @@ export class DockerArchiveSink extends TarSink {
         throw new TarpushError('REFERENCE_INVALID', `${label}: repository ${quoted(opts.repository)} must not carry a tag or digest`);
       }
     }
-    const tar = await TarFile.create(file, label);
-    const sink = new DockerArchiveSink(label, tar, opts.repository);
-    try {
-      await tar.addBytes(OCI_LAYOUT_ENTRY, OCI_LAYOUT_CONTENT);
-      await tar.addDirectory('blobs/');
-      await tar.addDirectory('blobs/sha256/');
-    } catch (e) {
-      await sink.abort();
-      throw e;
-    }
-    return sink;
+    return startLayoutTar(file, label, (tar) => new DockerArchiveSink(label, tar, opts.repository));
   }
 
   protected override acceptManifest(digest: Digest, mediaType: string): void {

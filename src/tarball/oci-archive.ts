@@ -4,8 +4,8 @@ import { parseIndex } from '../image/manifest.js';
 import { MediaType, isIndexMediaType } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
 import { REF_NAME_ANNOTATION, isRefName } from '../ocidir/index.js';
-import { TarFile } from './tar-file.js';
-import { OCI_LAYOUT_CONTENT, OCI_LAYOUT_ENTRY, TarSink, quoted } from './tar-sink.js';
+import type { TarFile } from './tar-file.js';
+import { TarSink, quoted, startLayoutTar } from './tar-sink.js';
 
 /**
  * An OCI image layout in a tar (skopeo's and podman's `oci-archive:`): `oci-layout`,
@@ -32,17 +32,7 @@ export class OciArchiveSink extends TarSink {
   /** Start writing `file` (as `FILE.tmp-<pid>-…` until close()). */
   static async create(file: string, opts: OciArchiveOptions = {}): Promise<OciArchiveSink> {
     const label = opts.label ?? `oci-archive:${file}`;
-    const tar = await TarFile.create(file, label);
-    const sink = new OciArchiveSink(label, tar);
-    try {
-      await tar.addBytes(OCI_LAYOUT_ENTRY, OCI_LAYOUT_CONTENT);
-      await tar.addDirectory('blobs/');
-      await tar.addDirectory('blobs/sha256/');
-    } catch (e) {
-      await sink.abort();
-      throw e;
-    }
-    return sink;
+    return startLayoutTar(file, label, (tar) => new OciArchiveSink(label, tar));
   }
 
   protected checkName(reference: string): string {

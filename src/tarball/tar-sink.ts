@@ -27,6 +27,25 @@ export const OCI_LAYOUT_CONTENT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
 export const blobEntry = (d: Digest): string => `blobs/sha256/${digestHex(d)}`;
 
+/**
+ * Start a tar that holds an OCI layout (both formats do: docker-save since Docker 25 keeps
+ * one inside): the file under its temp name, `oci-layout` and the blob directories. A
+ * failure removes what was written.
+ */
+export async function startLayoutTar<S extends TarSink>(file: string, label: string, make: (tar: TarFile) => S): Promise<S> {
+  const tar = await TarFile.create(file, label);
+  const sink = make(tar);
+  try {
+    await tar.addBytes(OCI_LAYOUT_ENTRY, OCI_LAYOUT_CONTENT);
+    await tar.addDirectory('blobs/');
+    await tar.addDirectory('blobs/sha256/');
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  return sink;
+}
+
 export interface StoredManifest {
   digest: Digest;
   raw: Buffer;

@@ -195,18 +195,19 @@ describe('layout: a file already at a blob path is trusted only when it is that 
 describe('layout: temp files of dead runs are removed at the next open', () => {
   const distLayout = fileURLToPath(new URL('../../src/ocidir/index.js', import.meta.url));
 
-  it('a writer killed with SIGKILL leaves a .tmp-blob-* that the next open removes', async () => {
-    const dir = join(await fresh('kill9'), 'lay');
-    await openLayout(dir, { create: true });
-    const blobs = join(dir, 'blobs', 'sha256');
-    // A child that streams a blob forever (a push in progress), until killed.
-    const script = `
+  /** A child that streams a blob into the layout forever (a push in progress), until stopped. */
+  const endlessWriter = (dir: string): string => `
       import { Readable } from 'node:stream';
       const { openLayout } = await import(${JSON.stringify(distLayout)});
       const layout = await openLayout(${JSON.stringify(dir)});
       let i = 0;
       await layout.putStream(() => new Readable({ read() { setTimeout(() => this.push(Buffer.alloc(4096, i++ & 0xff)), 5); } }));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+
+  it('a writer killed with SIGKILL leaves a .tmp-blob-* that the next open removes', async () => {
+    const dir = join(await fresh('kill9'), 'lay');
+    await openLayout(dir, { create: true });
+    const blobs = join(dir, 'blobs', 'sha256');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', endlessWriter(dir)], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     let temps: string[] = [];
     for (let tries = 0; tries < 200 && temps.length === 0; tries++) {
@@ -227,13 +228,7 @@ describe('layout: temp files of dead runs are removed at the next open', () => {
     const dir = join(await fresh('sigterm'), 'lay');
     await openLayout(dir, { create: true });
     const blobs = join(dir, 'blobs', 'sha256');
-    const script = `
-      import { Readable } from 'node:stream';
-      const { openLayout } = await import(${JSON.stringify(distLayout)});
-      const layout = await openLayout(${JSON.stringify(dir)});
-      let i = 0;
-      await layout.putStream(() => new Readable({ read() { setTimeout(() => this.push(Buffer.alloc(4096, i++ & 0xff)), 5); } }));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', endlessWriter(dir)], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let temps: string[] = [];
     for (let tries = 0; tries < 200 && temps.length === 0; tries++) {
