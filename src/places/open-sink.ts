@@ -80,6 +80,8 @@ export async function openSink(dest: PlaceRef, opts: SinkOptions = {}): Promise<
       const sink = await DockerArchiveSink.create(dest.file, dest.repository ? { repository: dest.repository } : {});
       return { sink, name: `docker-archive:${dest.file}`, reference: at(`docker-archive:${dest.file}`), onePlatform: true, close: () => sink.close(), abort: () => sink.abort() };
     }
+    case 'opened':
+      return dest.place;
     case 'archive':
       throw new TarpushError('USAGE', `${printable(dest.text)} is read as an archive; to write one name its format: oci-archive:FILE or docker-archive:FILE`);
   }

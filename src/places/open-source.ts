@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { ArchiveImage } from '../image/types.js';
 import type { ClientOptions } from '../registry/index.js';
+import { TarpushError } from '../errors.js';
 import { formatReference } from '../reference/index.js';
+import { printable } from '../util/printable.js';
 import type { PlaceRef } from './parse.js';
 
 /** The images a source place holds, in the one model every reader produces. */
@@ -31,6 +33,7 @@ export async function openSource(src: PlaceRef, opts: SourceOptions = {}): Promi
     const name = formatReference({ ...src.ref, digest: undefined });
     return { path: src.text, images: [{ index: 0, repoTags: src.ref.tag ? [name] : [], root }], close: async () => {} };
   }
+  if (src.kind === 'opened') throw new TarpushError('USAGE', `${printable(src.text)} was opened to be written, not read`);
   const { openArchive } = await import('../archive/index.js');
   const path = src.kind === 'oci' ? src.dir : src.kind === 'archive' ? src.path : src.file;
   const archive = await openArchive(path, { stdin: opts.stdin, onNote: opts.onNote });

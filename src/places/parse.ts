@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { TarpushError } from '../errors.js';
 import { isTag, parseReference, type Reference } from '../reference/index.js';
 import { isPrintable, printable } from '../util/printable.js';
+import type { Place } from './open-sink.js';
 
 /**
  * Where images are read from or written to, as the user writes it. The prefixes are
@@ -19,7 +20,12 @@ export type PlaceRef =
   /** `docker-archive:FILE[:repo:tag]`: a `docker save` tar (`docker load`, `podman load`) */
   | { kind: 'docker-archive'; file: string; repository?: string; tag?: string; text: string }
   /** A path (or `-` for stdin) read as any archive format tarpush knows: sources only */
-  | { kind: 'archive'; path: string; text: string };
+  | { kind: 'archive'; path: string; text: string }
+  /**
+   * A sink the caller opened itself (a library user's own place, the tests' memory sink):
+   * never parsed from text; `tag` is what the place names, as `oci:DIR:TAG` would.
+   */
+  | { kind: 'opened'; place: Place; tag?: string; text: string };
 
 export type PlaceKind = PlaceRef['kind'];
 
@@ -93,6 +99,9 @@ export function parsePlace(text: string, role: 'source' | 'sink', opts: { archiv
   return { kind: 'registry', ref: parseReference(text), text };
 }
 
+/** A place already opened as a sink, to publish into as if it were named (`publishImages(images, opts, [openedPlace(p)])`). */
+export const openedPlace = (place: Place, tag?: string): PlaceRef => ({ kind: 'opened', place, ...(tag !== undefined ? { tag } : {}), text: tag !== undefined ? place.reference(tag) : place.name });
+
 /** A destination as push and copy take it (a sink). */
 export const parseDestination = (text: string): PlaceRef => parsePlace(text, 'sink');
 
@@ -116,6 +125,7 @@ export function ownTagOf(d: PlaceRef): string | undefined {
     case 'oci':
     case 'oci-archive':
     case 'docker-archive':
+    case 'opened':
       return d.tag;
     case 'archive':
       return undefined;
@@ -154,5 +164,7 @@ export function placeKey(d: PlaceRef): string {
       return `docker-archive:${d.file}`;
     case 'archive':
       return `archive:${d.path}`;
+    case 'opened':
+      return `opened:${d.place.name}`;
   }
 }
