@@ -41,3 +41,11 @@ export function parseConfig(raw: Buffer | string, where: string): ParsedConfig {
   }
   return out;
 }
+
+/**
+ * An artifact manifest's type (OCI 1.1): its `artifactType`, else its config's media type
+ * unless that is an image config or the empty config.
+ */
+export function artifactTypeOf(m: { artifactType?: string; config: { mediaType: string } }): string | undefined {
+  return m.artifactType ?? (isImageConfigMediaType(m.config.mediaType) || m.config.mediaType === MediaType.ociEmpty ? undefined : m.config.mediaType);
+}

@@ -26,6 +26,8 @@ export interface Place {
   readonly keepFormat?: 'oci' | 'docker';
   /** The place holds one platform per image (docker-save): an index becomes one of its images. */
   readonly onePlatform?: boolean;
+  /** The place holds runnable images only (docker-save): no artifacts, so no referrers. */
+  readonly imagesOnly?: boolean;
   /** Commit what was written (a tar writes its index files and takes its name). */
   close?(): Promise<void>;
   /** Give up: remove what was written under a temporary name. */
@@ -78,7 +80,7 @@ export async function openSink(dest: PlaceRef, opts: SinkOptions = {}): Promise<
     case 'docker-archive': {
       const { DockerArchiveSink } = await import('../tarball/index.js');
       const sink = await DockerArchiveSink.create(dest.file, dest.repository ? { repository: dest.repository } : {});
-      return { sink, name: `docker-archive:${dest.file}`, reference: at(`docker-archive:${dest.file}`), onePlatform: true, close: () => sink.close(), abort: () => sink.abort() };
+      return { sink, name: `docker-archive:${dest.file}`, reference: at(`docker-archive:${dest.file}`), onePlatform: true, imagesOnly: true, close: () => sink.close(), abort: () => sink.abort() };
     }
     case 'opened':
       return dest.place;

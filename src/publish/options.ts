@@ -4,6 +4,7 @@ import type { ManifestFormat } from '../image/media-types.js';
 import type { ClientOptions } from '../registry/index.js';
 import type { DigestCache } from '../cache/digest-cache.js';
 import type { PublishListener } from './events.js';
+import type { ListReferrers } from './referrers.js';
 
 export type FormatOption = 'keep' | ManifestFormat;
 export type CompressionOption = 'keep' | 'gzip' | 'zstd' | 'none';
@@ -35,6 +36,13 @@ export interface PublishOptions {
   allowNondistributable?: boolean;
   /** The source may be any place (a registry reference too), not only an archive path: `copy`. */
   anySource?: boolean;
+  /**
+   * Copy, after each manifest written, what refers to it at the source (OCI 1.1 `subject`:
+   * signatures, SBOMs), recursively: `copy --referrers`. The source must list referrers (a registry).
+   */
+  referrers?: boolean;
+  /** How publishImages finds referrers (publish() sets it from the source when `referrers` is set). */
+  listReferrers?: ListReferrers;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */

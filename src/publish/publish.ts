@@ -13,6 +13,7 @@ import { BlobTransfers } from './blob-transfers.js';
 import type { PublishListener } from './events.js';
 import { LayerChecks } from './layer-checks.js';
 import { publishDefaults, type PublishOptions } from './options.js';
+import { uploadReferrers } from './referrers.js';
 import { describeTargets, planTargets, type PlannedTarget } from './plan.js';
 import { compressionSupported } from './transcode.js';
 import { checkPlatform, placeUploads, uploadContent, type PlaceUploads, type PreparedManifest, type UploadSettings } from './upload-content.js';
@@ -73,7 +74,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     const { selectImages } = await import('../archive/select.js');
     const image = opts.image ?? source.selects;
     const images = selectImages(source, { image, all: opts.all && image === undefined });
-    return await publishImages(images, { ...opts, client }, dests);
+    if (opts.referrers && !source.referrers) throw new TarpushError('USAGE', `--referrers: ${source.path} cannot list referrers (a registry source can)`);
+    return await publishImages(images, { ...opts, client, ...(opts.referrers ? { listReferrers: source.referrers } : {}) }, dests);
   } finally {
     await source.close();
   }
@@ -125,6 +127,8 @@ export async function publishImages(images: readonly ArchiveImage[], opts: Publi
         return { t, open, manifest: await uploadContent(t.image.root, open.uploads) };
       }),
     );
+    // Phase 1b: what refers to the manifests just written, listed at the source (copy --referrers).
+    if (opts.listReferrers) uploaded.push(...(await uploadReferrers(uploaded, opts.listReferrers, (message) => emit({ type: 'note', message }))));
     // Phase 2: a destination written `repo@sha256:…` must name the digest we are about to write.
     for (const { t, manifest } of uploaded) checkPinnedDigest(t.dest, manifest.digest);
     // Phase 3: tags (a target without tags: its manifest by digest), subjects before their referrers.

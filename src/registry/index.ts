@@ -14,4 +14,4 @@ export type { ClientOptions, ClientEvent, FallbackKind, UploadPath } from './opt
 export { TARPUSH_VERSION } from './options.js';
 export { parseChallenges, type Challenge } from './challenge.js';
 export { pullScope, pushScope, deleteScope, catalogScope } from './scope.js';
-export { recordReferrer, referrersTag } from './referrers.js';
+export { readReferrersTag, recordReferrer, referrersTag } from './referrers.js';

@@ -65,18 +65,21 @@ export const referrersTag = (subject: Digest): string => subject.replace(':', '-
  */
 export async function recordReferrer(repo: Repository, subject: Digest, referrer: Descriptor): Promise<'api' | 'tag' | 'present'> {
   if ((await listReferrers(repo, subject)) !== undefined) return 'api';
-  const tag = referrersTag(subject);
-  let manifests: Descriptor[] = [];
-  if (await repo.headManifest(tag)) {
-    const current = await repo.getManifest(tag, { accept: [MediaType.ociIndex] });
-    const doc = JSON.parse(current.raw.toString('utf8')) as { manifests?: unknown };
-    if (!Array.isArray(doc.manifests)) {
-      throw new TarpushError('REGISTRY_ERROR', `${repo.name}:${tag} (the referrers list of ${subject}) is not an image index`);
-    }
-    manifests = doc.manifests as Descriptor[];
-  }
+  const manifests = await readReferrersTag(repo, subject);
   if (manifests.some((d) => d.digest === referrer.digest)) return 'present';
   const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...manifests, referrer] };
-  await repo.putManifest(tag, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+  await repo.putManifest(referrersTag(subject), Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
   return 'tag';
+}
+
+/** The descriptors the fallback tag of `subject` lists (none when there is no such tag). */
+export async function readReferrersTag(repo: Repository, subject: Digest): Promise<Descriptor[]> {
+  const tag = referrersTag(subject);
+  if (!(await repo.headManifest(tag))) return [];
+  const current = await repo.getManifest(tag, { accept: [MediaType.ociIndex] });
+  const doc = JSON.parse(current.raw.toString('utf8')) as { manifests?: unknown };
+  if (!Array.isArray(doc.manifests)) {
+    throw new TarpushError('REGISTRY_ERROR', `${repo.name}:${tag} (the referrers list of ${subject}) is not an image index`);
+  }
+  return doc.manifests as Descriptor[];
 }

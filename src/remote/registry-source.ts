@@ -1,10 +1,10 @@
 import { TarpushError } from '../errors.js';
-import { isImageConfigMediaType, parseConfig } from '../image/config.js';
+import { artifactTypeOf, parseConfig } from '../image/config.js';
 import type { Digest } from '../image/digest.js';
-import { checkDeclaredMediaType, parseIndex, parseManifest } from '../image/manifest.js';
+import { checkDeclaredMediaType, parseIndex, parseManifest, type ParsedManifest } from '../image/manifest.js';
 import { compressionOfMediaType, isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
-import type { Descriptor, Image, ImageIndex, IndexChild, Layer } from '../image/types.js';
-import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateImage } from '../image/validate.js';
+import type { Artifact, ArtifactBlob, Descriptor, Image, ImageIndex, IndexChild, Layer } from '../image/types.js';
+import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateArtifact, validateImage } from '../image/validate.js';
 import type { AbsentLayerHint, LayerVerifyHints } from '../image/verify.js';
 import type { Repository } from '../registry/index.js';
 import { limit } from '../util/limit.js';
@@ -35,6 +35,8 @@ export interface MountHint {
 export type RegistryLayer = Layer & LayerVerifyHints & AbsentLayerHint & { readonly mountFrom: MountHint };
 export type RegistryImage = Image & { readonly layers: readonly RegistryLayer[]; readonly mountFrom: MountHint };
 export type RegistryIndex = ImageIndex & { readonly mountFrom: MountHint };
+/** A manifest that is not a runnable image (an SBOM, a signature, an attestation): its blobs go byte for byte. */
+export type RegistryItem = RegistryImage | RegistryIndex | Artifact;
 
 /** The mount hint of a layer, image or index from a registry source; undefined for other sources. */
 export function mountHintOf(x: Layer | Image | ImageIndex): MountHint | undefined {
@@ -58,12 +60,12 @@ export interface RegistrySourceOptions {
  * Open `reference` (tag or digest) in `repo` as an image or index. Children of an index are
  * fetched once each (an index listing the same manifest twice gets the same object).
  */
-export async function openRegistrySource(repo: Repository, reference: string, opts: RegistrySourceOptions = {}): Promise<RegistryImage | RegistryIndex> {
+export async function openRegistrySource(repo: Repository, reference: string, opts: RegistrySourceOptions = {}): Promise<RegistryItem> {
   return new RegistryReader(repo, opts).open(reference);
 }
 
 class RegistryReader {
-  private readonly cache = new Map<Digest, Promise<RegistryImage | RegistryIndex>>();
+  private readonly cache = new Map<Digest, Promise<RegistryItem>>();
   private fetched = 0;
   private readonly max: number;
   private readonly run: <T>(task: () => Promise<T>) => Promise<T>;
@@ -78,7 +80,7 @@ class RegistryReader {
     this.hint = { registry: repo.registry, repository: repo.repository };
   }
 
-  async open(reference: string): Promise<RegistryImage | RegistryIndex> {
+  async open(reference: string): Promise<RegistryItem> {
     const top = await this.fetch(reference);
     const where = `${this.repo.name}${reference.startsWith('sha256:') ? '@' : ':'}${printable(reference)}`;
     if (top.kind === 'other') throw notAnImage(where, printable(top.mediaType));
@@ -95,7 +97,7 @@ class RegistryReader {
     return this.run(() => fetchManifest(this.repo, reference, accept));
   }
 
-  private child(d: Descriptor, depth: number): Promise<RegistryImage | RegistryIndex> {
+  private child(d: Descriptor, depth: number): Promise<RegistryItem> {
     let p = this.cache.get(d.digest);
     if (!p) {
       const where = `${this.repo.name}@${d.digest}`;
@@ -108,7 +110,7 @@ class RegistryReader {
     return p;
   }
 
-  private async build(m: FetchedManifest, d: Descriptor | undefined, where: string, depth: number): Promise<RegistryImage | RegistryIndex> {
+  private async build(m: FetchedManifest, d: Descriptor | undefined, where: string, depth: number): Promise<RegistryItem> {
     if (d) checkDeclaredMediaType(m.mediaType, d.mediaType, where);
     if (m.kind === 'index') return this.index(m, where, depth);
     if (m.kind === 'manifest') return this.image(m, d, where);
@@ -130,39 +132,37 @@ class RegistryReader {
     return { kind: 'index', mediaType: m.mediaType, rawManifest: m.raw, digest: m.digest, manifests, mountFrom: this.hint };
   }
 
-  private async image(m: FetchedManifest, d: Descriptor | undefined, where: string): Promise<RegistryImage> {
+  private async image(m: FetchedManifest, d: Descriptor | undefined, where: string): Promise<RegistryImage | Artifact> {
     const parsed = parseManifest(m.raw, where);
     checkDeclaredMediaType(parsed.mediaType, m.mediaType, where);
     const artifact = !isImageManifestConfig(m.mediaType, parsed.config.mediaType, where) || parsed.artifactType !== undefined || (d !== undefined && isAttestation(d));
     const rawConfig = await this.run(() => this.repo.getBlobBytes(parsed.config.digest, CONFIG_MAX));
     checkSize(parsed.config.size, rawConfig.length, `${where} config ${parsed.config.digest}`);
-    const config = isImageConfigMediaType(parsed.config.mediaType) ? parseConfig(rawConfig, `${where} config ${parsed.config.digest}`) : undefined;
-    if (!artifact) {
-      checkHasLayers(parsed.layers.length, where);
-      checkLayerCount(parsed.layers.length, config!.diffIds.length, where);
-    }
+    if (artifact) return this.artifact(m, parsed, rawConfig, where);
+    const config = parseConfig(rawConfig, `${where} config ${parsed.config.digest}`);
+    checkHasLayers(parsed.layers.length, where);
+    checkLayerCount(parsed.layers.length, config.diffIds.length, where);
     const layers = parsed.layers.map((l, j): RegistryLayer => {
       const compression = compressionOfMediaType(l.mediaType);
-      if (!compression && !artifact) {
+      if (!compression) {
         throw new TarpushError('MEDIA_TYPE_UNKNOWN', `${where}: layers[${j}] ${l.digest} has media type ${JSON.stringify(printable(l.mediaType))}, not a layer type tarpush knows`);
       }
       const layer: { -readonly [K in keyof RegistryLayer]: RegistryLayer[K] } = {
         digest: l.digest,
         size: l.size,
         mediaType: l.mediaType,
-        compression: compression ?? 'none',
-        diffId: artifact ? l.digest : config!.diffIds[j]!,
+        compression,
+        diffId: config.diffIds[j]!,
         source: registryBlobSource(this.repo, l.digest, l.size),
         mountFrom: this.hint,
       };
-      if (artifact) layer.diffIdDeclared = false;
       // Foreign layers live at their URLs; registries usually do not hold them, and copies leave them out.
       if (isForeignLayerMediaType(l.mediaType) && l.urls?.length) layer.absent = true;
       if (l.urls?.length) layer.urls = l.urls;
       if (l.annotations && Object.keys(l.annotations).length > 0) layer.annotations = l.annotations;
       return layer;
     });
-    const platform = d?.platform ?? config?.platform;
+    const platform = d?.platform ?? config.platform;
     const image: RegistryImage = {
       kind: 'image',
       mediaType: m.mediaType,
@@ -172,9 +172,39 @@ class RegistryReader {
       rawConfig,
       layers,
       ...(platform ? { platform } : {}),
+      ...(parsed.subject ? { subject: parsed.subject } : {}),
       mountFrom: this.hint,
     };
     validateImage(image, where);
     return image;
+  }
+
+  /** An artifact, as the layout reader has it: its blobs over blob GETs, its manifest kept byte for byte. */
+  private artifact(m: FetchedManifest, parsed: ParsedManifest, rawConfig: Buffer, where: string): Artifact {
+    const blobs = parsed.layers.map(
+      (l): ArtifactBlob => ({
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType,
+        source: registryBlobSource(this.repo, l.digest, l.size),
+        ...(l.annotations ? { annotations: l.annotations } : {}),
+        ...(l.urls?.length ? { urls: l.urls } : {}),
+      }),
+    );
+    const artifactType = artifactTypeOf(parsed);
+    const artifact: Artifact = {
+      kind: 'artifact',
+      mediaType: m.mediaType,
+      rawManifest: m.raw,
+      digest: m.digest,
+      config: parsed.config,
+      rawConfig,
+      blobs,
+      ...(artifactType !== undefined ? { artifactType } : {}),
+      ...(parsed.subject ? { subject: parsed.subject } : {}),
+      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+    };
+    validateArtifact(artifact, where);
+    return artifact;
   }
 }

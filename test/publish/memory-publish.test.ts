@@ -129,4 +129,23 @@ describe('publish into memory places', () => {
     assert.equal(sink.state, 'closed');
     assert.deepEqual([...sink.visibleTags().keys()].sort(), ['multi', 'v1']);
   });
+
+  it('listReferrers: referrers of what was written follow it, by digest, in the last wave; an images-only place gets none, with a note', async () => {
+    const image = artifacts.find((a) => a.root.kind === 'image')!;
+    const refs = artifacts.filter((a) => a.root.kind === 'artifact').map((a) => a.root);
+    const asked: string[] = [];
+    const listReferrers = async (subject: `sha256:${string}`) => (asked.push(subject), subject === image.root.digest ? refs : []);
+    const sink = new MemorySink({ name: 'memory:full' });
+    const images = new MemorySink({ name: 'memory:images', imagesOnly: true });
+    const events: PublishEvent[] = [];
+    await publishImages([image], { source: '', destinations: [], cache: false, listReferrers, onEvent: (e) => events.push(e) }, [openedPlace(sink.place(), 'v1'), openedPlace(images.place(), 'v1')]);
+    const puts = sink.manifestPuts();
+    const tagAt = puts.findIndex(isTagPut);
+    const refAt = refs.map((r) => puts.findIndex((c) => c.target === r.digest));
+    assert.ok(refAt.every((i) => i > tagAt), 'each referrer by digest, after the image tag');
+    assert.deepEqual(sink.referrers.get(image.root.digest)?.map((d) => d.digest).sort(), refs.map((r) => r.digest).sort());
+    assert.deepEqual(asked.sort(), [image.root.digest, ...refs.map((r) => r.digest)].sort(), 'each digest listed once, referrers too (depth 2)');
+    assert.deepEqual(images.manifestPuts().map((c) => c.digest), [image.root.digest]);
+    assert.ok(events.some((e) => e.type === 'note' && /memory:images holds images only: 2 referrer/.test(e.message)));
+  });
 });

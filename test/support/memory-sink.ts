@@ -36,6 +36,8 @@ export interface MemorySinkOptions {
   failWhen?: (call: MemoryCall) => Error | undefined;
   /** Nothing is visible (`tags`, `manifests`) until close(), as a tar place: abort() drops it all. */
   commitStep?: boolean;
+  /** The place says it holds images only (as docker-archive does): publish writes no referrers there. */
+  imagesOnly?: boolean;
 }
 
 interface StoredManifest {
@@ -177,6 +179,7 @@ export class MemorySink implements ImageSink {
       reference: at,
       // The sink keeps referrers as a registry with the API does: from each manifest's subject.
       recordReferrer: async () => 'api',
+      ...(this.opts.imagesOnly ? { imagesOnly: true } : {}),
       ...(this.opts.commitStep ? { close: () => this.close(), abort: () => this.abort() } : {}),
     };
   }

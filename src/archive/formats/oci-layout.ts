@@ -1,6 +1,6 @@
 import { TarpushError } from '../../errors.js';
 import { digestHex, type Digest } from '../../image/digest.js';
-import { isImageConfigMediaType, parseConfig } from '../../image/config.js';
+import { artifactTypeOf, isImageConfigMediaType, parseConfig } from '../../image/config.js';
 import { Shape } from '../../image/json-shape.js';
 import { checkDeclaredMediaType, parseIndex, parseManifest, type ParsedManifest } from '../../image/manifest.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from '../../image/media-types.js';
@@ -213,7 +213,7 @@ class LayoutReader {
         ...(ld.urls?.length ? { urls: ld.urls } : {}),
       });
     }
-    const artifactType = m.artifactType ?? (isImageConfigMediaType(m.config.mediaType) || m.config.mediaType === MediaType.ociEmpty ? undefined : m.config.mediaType);
+    const artifactType = artifactTypeOf(m);
     const artifact: Artifact = {
       kind: 'artifact',
       mediaType,
