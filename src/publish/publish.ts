@@ -8,6 +8,7 @@ import { openSource } from '../places/open-source.js';
 import { parsePlace, pinnedDigestOf, placeKey, registryOf, type PlaceRef } from '../places/parse.js';
 import type { ClientOptions } from '../registry/options.js';
 import { limit } from '../util/limit.js';
+import { printable } from '../util/printable.js';
 import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
 import type { PublishListener } from './events.js';
@@ -74,7 +75,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
     const { selectImages } = await import('../archive/select.js');
     const image = opts.image ?? source.selects;
     const images = selectImages(source, { image, all: opts.all && image === undefined });
-    if (opts.referrers && !source.referrers) throw new TarpushError('USAGE', `--referrers: ${source.path} cannot list referrers (a registry source can)`);
+    if (opts.referrers && !source.referrers) throw new TarpushError('USAGE', `--referrers: ${printable(source.path)} cannot list referrers (a registry source can)`);
     return await publishImages(images, { ...opts, client, ...(opts.referrers ? { listReferrers: source.referrers } : {}) }, dests);
   } finally {
     await source.close();

@@ -43,6 +43,7 @@ export async function uploadReferrers(written: readonly Written[], list: ListRef
     const dest = mine[0]!.t.dest;
     let frontier = [...done];
     let skipped = 0;
+    let count = 0;
     for (let depth = 0; depth < MAX_REFERRER_DEPTH && frontier.length > 0; depth++) {
       const next: Digest[] = [];
       for (const subject of frontier) {
@@ -53,7 +54,7 @@ export async function uploadReferrers(written: readonly Written[], list: ListRef
             skipped++;
             continue;
           }
-          if (out.filter((w) => w.open === open).length >= MAX_REFERRERS) {
+          if (++count > MAX_REFERRERS) {
             throw new TarpushError('MANIFEST_INVALID', `${open.place.name}: the copied manifests have more than ${MAX_REFERRERS} referrers`);
           }
           const manifest = await uploadContent(r, open.uploads);

@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openArchive } from '../../src/archive/index.js';
 import { TarpushError, isTarpushError } from '../../src/errors.js';
-import type { Archive, ArchiveImage } from '../../src/image/types.js';
+import { sha256 } from '../../src/image/digest.js';
+import { MediaType } from '../../src/image/media-types.js';
+import type { Archive, ArchiveImage, Artifact, Descriptor } from '../../src/image/types.js';
 import { openedPlace } from '../../src/places/parse.js';
 import type { PublishEvent } from '../../src/publish/events.js';
 import { publishImages } from '../../src/publish/publish.js';
+import { MAX_REFERRER_DEPTH } from '../../src/publish/referrers.js';
 import type { TagOutcome } from '../../src/publish/write-tags.js';
 import { expectedFacts, fixtureByName } from '../support/fixtures.js';
 import { MemorySink, type MemoryCall } from '../support/memory-sink.js';
@@ -147,5 +150,24 @@ describe('publish into memory places', () => {
     assert.deepEqual(asked.sort(), [image.root.digest, ...refs.map((r) => r.digest)].sort(), 'each digest listed once, referrers too (depth 2)');
     assert.deepEqual(images.manifestPuts().map((c) => c.digest), [image.root.digest]);
     assert.ok(events.some((e) => e.type === 'note' && /memory:images holds images only: 2 referrer/.test(e.message)));
+  });
+
+  it('listReferrers: a chain of referrers is followed MAX_REFERRER_DEPTH deep, no further', async () => {
+    const image = demo[0]!.root;
+    const empty = Buffer.from('{}');
+    const chain: Artifact[] = [];
+    let subject: Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.rawManifest.length };
+    for (let i = 0; i < MAX_REFERRER_DEPTH + 2; i++) {
+      const config: Descriptor = { mediaType: MediaType.ociEmpty, digest: sha256(empty), size: empty.length };
+      const rawManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: `application/vnd.example.level${i}`, config, layers: [], subject }));
+      const a: Artifact = { kind: 'artifact', mediaType: MediaType.ociManifest, rawManifest, digest: sha256(rawManifest), config, rawConfig: empty, blobs: [], subject };
+      chain.push(a);
+      subject = { mediaType: a.mediaType, digest: a.digest, size: rawManifest.length };
+    }
+    const listReferrers = async (d: string) => chain.filter((a) => a.subject?.digest === d);
+    const sink = new MemorySink();
+    await publishImages(demo, { source: '', destinations: [], cache: false, listReferrers }, [openedPlace(sink.place(), 'v1')]);
+    const written = chain.filter((a) => sink.manifests.has(a.digest)).length;
+    assert.equal(written, MAX_REFERRER_DEPTH);
   });
 });
