@@ -3,7 +3,7 @@ import type { ClientEvent } from '../registry/options.js';
 import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { Board } from './progress/board.js';
-import { clientEventLine } from './progress/client-lines.js';
+import { clientLines } from './progress/client-lines.js';
 import { PlainView } from './progress/plain.js';
 import { TerminalView } from './progress/terminal.js';
 
@@ -69,11 +69,10 @@ export function progressRenderer(mode: ProgressMode, io: CliIO, opts: ProgressOp
     terminal?.changed();
   };
 
+  const lines = clientLines(verbose, say);
   const clientEvent = (e: ClientEvent) => {
     if (e.type === 'retry') retried++;
-    if (mode === 'quiet' && !verbose) return;
-    const line = clientEventLine(e, verbose);
-    if (line !== undefined) say(line);
+    if (mode !== 'quiet' || verbose) lines(e);
   };
 
   return {

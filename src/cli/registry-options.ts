@@ -3,7 +3,7 @@ import { TarpushError } from '../errors.js';
 import { clientDefaults, type ClientOptions } from '../registry/options.js';
 import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
-import { clientEventLine } from './progress/client-lines.js';
+import { clientLines } from './progress/client-lines.js';
 
 /** Auth and TLS flags shared by every verb that talks to a registry. */
 export interface RegistryFlags {
@@ -76,8 +76,5 @@ export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { std
 }
 
 function stderrLog(io: CliIO, verbose: boolean): NonNullable<ClientOptions['log']> {
-  return (e) => {
-    const line = clientEventLine(e, verbose);
-    if (line !== undefined) io.stderr.write(`${printable(line)}\n`);
-  };
+  return clientLines(verbose, (line) => io.stderr.write(`${printable(line)}\n`));
 }

@@ -47,6 +47,7 @@ export class Board {
   private readonly byDigest = new Map<string, BlobRow[]>();
   private samples: Array<{ t: number; sent: number }> = [];
   private order = 0;
+  private firstAt: number | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -61,6 +62,7 @@ export class Board {
     const key = `${e.place}\0${e.id}`;
     let r = this.rows.get(key);
     const t = this.now();
+    this.firstAt ??= t;
     if (!r) {
       r = { place: e.place, id: displayId(e.id), fullId: e.id.split('>')[0]!, compressing: e.id.includes('>'), phase: 'waiting', sent: 0, lastLogged: t, order: this.order++ };
       this.rows.set(key, r);
@@ -131,7 +133,9 @@ export class Board {
     let bytesDone = 0;
     let bytesTotal = 0;
     let unknown = 0;
+    let sent = 0;
     for (const r of this.rows.values()) {
+      sent += r.sent;
       if (isFinished(r)) done++;
       else if (r.phase === 'waiting') waiting++;
       else active++;
@@ -141,7 +145,8 @@ export class Board {
     }
     const rate = this.rate();
     const etaMs = unknown === 0 && rate > 0 && bytesTotal > bytesDone ? ((bytesTotal - bytesDone) * 1000) / rate : undefined;
-    return { count: this.rows.size, done, active, waiting, bytesDone, bytesTotal, sizesUnknown: unknown, rate, ...(etaMs !== undefined ? { etaMs } : {}) };
+    const elapsedMs = this.firstAt === undefined ? 0 : this.now() - this.firstAt;
+    return { count: this.rows.size, done, active, waiting, bytesDone, bytesTotal, sizesUnknown: unknown, rate, sent, elapsedMs, ...(etaMs !== undefined ? { etaMs } : {}) };
   }
 
   places(): Set<string> {
@@ -160,5 +165,8 @@ export interface Totals {
   sizesUnknown: number;
   /** Bytes per second, recent. */
   rate: number;
+  /** Bytes sent so far (blobs present or mounted send none), and the time since the first event. */
+  sent: number;
+  elapsedMs: number;
   etaMs?: number;
 }

@@ -19,6 +19,24 @@ export function clientEventLine(e: ClientEvent, verbose: boolean): string | unde
   }
 }
 
+/**
+ * A writer of client lines for one command: a fallback that several transfers found at once
+ * (four uploads learning together that the registry ignores a single POST) is told once,
+ * unless --verbose asks for every event.
+ */
+export function clientLines(verbose: boolean, say: (line: string) => void): (e: ClientEvent) => void {
+  const told = new Set<string>();
+  return (e) => {
+    const line = clientEventLine(e, verbose);
+    if (line === undefined) return;
+    if (e.type === 'fallback' && !verbose) {
+      if (told.has(line)) return;
+      told.add(line);
+    }
+    say(line);
+  };
+}
+
 function verboseLine(e: ClientEvent): string | undefined {
   switch (e.type) {
     case 'request':

@@ -58,6 +58,14 @@ export function rowLine(r: BlobRow, width: number, now: number, place?: string):
 
 export function totalsLine(t: Totals, width: number): string {
   const count = `${t.done}/${t.count} done`;
+  if (t.count > 0 && t.done === t.count) {
+    // All done: what it took, and the average rate of what was sent.
+    const took = `in ${formatDuration(t.elapsedMs)}`;
+    const avg = t.sent > 0 ? formatRate(t.sent, t.elapsedMs) : '';
+    const total = formatBytes(t.bytesTotal);
+    const all = (...parts: string[]) => parts.filter(Boolean).join('  ');
+    return fit([all(count, total, took, avg), all(count, total, took), all(`${t.done}/${t.count}`, total, took), `${t.done}/${t.count}`], width);
+  }
   const bytes = t.bytesTotal > 0 || t.bytesDone > 0 ? `${formatBytesOf(t.bytesDone, t.bytesTotal)}${t.sizesUnknown ? '+' : ''}` : '';
   const rate = t.rate > 0 ? `${formatBytes(t.rate)}/s` : '';
   const eta = t.etaMs !== undefined ? formatDuration(t.etaMs) : '';

@@ -15,20 +15,17 @@ type TerminalStream = Writable & { columns?: number; rows?: number; on(event: 'r
  * scrollback holds each such line once and the blob rows only in the last frame.
  */
 export class TerminalView {
+  /** Rows the last frame occupies on screen, and its lines' lengths (for a resize). */
+  private drawnRows = 0;
   private drawnLengths: number[] = [];
-  private drawnWidth: number;
   private dirty = false;
   private readonly timer: NodeJS.Timeout;
   private readonly onResize = () => {
     // A terminal that reflows on resize re-wraps the lines already drawn: count the rows they
     // take at the new width, so the cursor goes back to the top of the region, not into it.
     const width = this.width();
-    if (width < this.drawnWidth) {
-      const rows = this.drawnLengths.reduce((n, len) => n + Math.max(1, Math.ceil(len / width)), 0);
-      this.out.write(`${this.up(rows)}\x1b[0J`);
-      this.drawnLengths = [];
-    }
-    this.draw();
+    this.drawnRows = this.drawnLengths.reduce((n, len) => n + Math.max(1, Math.ceil(len / width)), 0);
+    this.paint([]);
   };
 
   constructor(
@@ -36,9 +33,8 @@ export class TerminalView {
     private readonly out: TerminalStream,
     private readonly now: () => number,
   ) {
-    this.drawnWidth = this.width();
     this.timer = setInterval(() => {
-      if (this.dirty) this.draw();
+      if (this.dirty) this.paint([]);
     }, REDRAW_MS);
     this.timer.unref();
     out.on('resize', this.onResize);
@@ -52,37 +48,46 @@ export class TerminalView {
     return this.out.rows && this.out.rows > 0 ? this.out.rows : 24;
   }
 
-  private up(n: number): string {
-    return n > 0 ? `\r\x1b[${n}A` : '\r';
-  }
-
   changed(): void {
     this.dirty = true;
   }
 
-  draw(): void {
+  /**
+   * Back to the top of the region, `notes` (kept: they scroll up with the output), then the
+   * frame. Every row is cleared on its own (ESC[2K): an erase-below from the top-left corner
+   * is a "clear screen" to tmux, which then pushes the whole screen into its scrollback.
+   */
+  private paint(notes: readonly string[]): void {
     this.dirty = false;
-    const lines = frameLines(this.board, this.width(), this.height(), this.now());
-    let frame = this.up(this.drawnLengths.length);
-    for (const l of lines) frame += `\x1b[2K${l}\n`;
-    // A shorter frame than the last: clear what is left of the old one below.
-    if (lines.length < this.drawnLengths.length) frame += '\x1b[0J';
+    const width = this.width();
+    const lines = frameLines(this.board, width, this.height(), this.now());
+    let s = this.drawnRows > 0 ? `\r\x1b[${this.drawnRows}A` : '\r';
+    let used = 0;
+    for (const note of notes) {
+      // A note may wrap: clear every row it will take before writing it.
+      const rows = Math.max(1, Math.ceil([...note].length / width));
+      s += `${'\x1b[2K\n'.repeat(rows)}\x1b[${rows}A${note}\n`;
+      used += rows;
+    }
+    for (const l of lines) s += `\x1b[2K${l}\n`;
+    used += lines.length;
+    // The old region was taller: clear what is left of it, and come back.
+    const extra = this.drawnRows - used;
+    if (extra > 0) s += `${'\x1b[2K\n'.repeat(extra)}\x1b[${extra}A`;
+    this.drawnRows = lines.length;
     this.drawnLengths = lines.map((l) => [...l].length);
-    this.drawnWidth = this.width();
-    this.out.write(frame);
+    this.out.write(s);
   }
 
   /** A line of its own above the region (escaped here: its text may come from outside). */
   say(text: string): void {
-    this.out.write(`${this.up(this.drawnLengths.length)}\x1b[0J${printable(text)}\n`);
-    this.drawnLengths = [];
-    this.draw();
+    this.paint([printable(text)]);
   }
 
   /** The last frame stays on screen; lines printed after it follow below. */
   end(): void {
     clearInterval(this.timer);
     this.out.off?.('resize', this.onResize);
-    this.draw();
+    this.paint([]);
   }
 }
