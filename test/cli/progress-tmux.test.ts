@@ -64,6 +64,9 @@ describe('terminal progress in tmux', { skip }, () => {
     // No status line: the pane is the whole window from the first frame on.
     conf = join(work, 'tmux.conf');
     await writeFile(conf, 'set -g status off\nset -g history-limit 5000\n');
+    // One idle session keeps the server up between tests (a server whose last session ends
+    // exits, and the next test's new-session could meet it on its way out).
+    await tmux('new-session', '-d', '-s', 'keep', '-x', '20', '-y', '5', 'sleep 600');
     const layers = Array.from({ length: LAYERS }, (_, i) => ({ [`layer-${i}.bin`]: randomBytes(24 * 1024 + i * 512).toString('base64') }));
     image = (await makeTinyImage(join(work, 'image'), { layers, seed: 'progress' })).dir;
   });
@@ -75,8 +78,13 @@ describe('terminal progress in tmux', { skip }, () => {
     for (const c of cleanups) await c();
   });
 
-  async function pushIn(width: number, height: number, repo: string): Promise<{ pane: string; rows: string[]; lines: string[]; size: [number, number] }> {
-    const session = `p${width}x${height}`;
+  async function pushIn(
+    width: number,
+    height: number,
+    repo: string,
+    resizeTo?: [number, number],
+  ): Promise<{ pane: string; rows: string[]; lines: string[]; size: [number, number] }> {
+    const session = `p${width}x${height}${resizeTo ? `to${resizeTo.join('x')}` : ''}`;
     const script = join(work, `${session}.sh`);
     const bin = join(repoRoot, 'bin', 'tarpush.js');
     const cache = join(work, 'cache');
@@ -95,6 +103,8 @@ describe('terminal progress in tmux', { skip }, () => {
     let pane = '';
     for (let i = 0; i < 300 && !/EXIT=\d+/.test(pane); i++) {
       await sleep(100);
+      // Mid-push, once blob rows are on screen: the terminal gets smaller (SIGWINCH).
+      if (resizeTo && i === 15) await tmux('resize-window', '-t', session, '-x', String(resizeTo[0]), '-y', String(resizeTo[1]));
       pane = (await tmux('capture-pane', '-p', '-S', '-', '-t', session)).stdout;
     }
     // Joined: a line the terminal wrapped (a long reference) is one line again.
@@ -139,4 +149,23 @@ describe('terminal progress in tmux', { skip }, () => {
       assert.equal(shape, await readFile(snapshot, 'utf8'));
     });
   }
+
+  test('a resize mid-push (80×24 → 50×16): the region follows, nothing left behind', async () => {
+    const { pane, lines, size } = await pushIn(80, 24, 'progress/resized', [50, 16]);
+    assert.match(pane, /EXIT=0/, pane);
+    const [w, h] = size;
+    assert.deepEqual([w, h], [50, 16]);
+    const progressLine = /^(?:(?:done|exists|mounted|sending|compressing|committing|checking|verifying|waiting) |… |\d+\/\d+)/;
+    const frame = lines.filter((l) => progressLine.test(l));
+    // Shrinking the pane pushes the rows above the new height into the scrollback (tmux does
+    // that, not us), and tmux tells the program (SIGWINCH) only a moment later, so a frame drawn
+    // for the old height in between loses its top rows the same way: at most twice 24 − 16
+    // rows. The rest is the last frame, drawn for 50×16.
+    const stale = 2 * (24 - h);
+    assert.ok(frame.length <= h - 1 + stale, pane);
+    const last = frame.slice(-(h - 1));
+    assert.match(last.at(-1)!, /^32\/32 done/);
+    for (const l of last) assert.ok([...l].length < w, `longer than ${w}: ${JSON.stringify(l)}`);
+    assert.ok(lines.length <= h - 1 + stale + 5, `${lines.length} lines in scrollback:\n${pane}`);
+  });
 });

@@ -23,8 +23,11 @@ export class TerminalView {
   private readonly onResize = () => {
     // A terminal that reflows on resize re-wraps the lines already drawn: count the rows they
     // take at the new width, so the cursor goes back to the top of the region, not into it.
+    // Rows beyond a smaller height went to the scrollback (the terminal keeps the cursor on
+    // screen): the cursor cannot reach them, and clearing as many rows would scroll.
     const width = this.width();
-    this.drawnRows = this.drawnLengths.reduce((n, len) => n + Math.max(1, Math.ceil(len / width)), 0);
+    const rows = this.drawnLengths.reduce((n, len) => n + Math.max(1, Math.ceil(len / width)), 0);
+    this.drawnRows = Math.min(rows, this.height() - 1);
     this.paint([]);
   };
 
