@@ -1,18 +1,7 @@
 import { isCarried, type ArtifactDescription, type ImageDescription, type NotCarriedDescription } from '../image/describe.js';
 import { platformText } from '../image/platform.js';
+import { formatBytes as formatSize } from '../util/format-bytes.js';
 import { printable as p } from '../util/printable.js';
-
-/** 1536 → "1.5 KiB" (binary units: what `ls -lh` and du print for files). */
-function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 /**
  * What `inspect` prints for people: a block per image, the same for archives and registries.

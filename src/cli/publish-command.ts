@@ -92,7 +92,7 @@ export async function runPublish(args: PublishFlags, io: CliIO, r: PublishRun): 
   const mode: ProgressMode = args.quiet || args.json || args.progress === 'none'
     ? 'quiet'
     : args.progress === 'auto' ? (io.stderr.isTTY && !io.env.CI ? 'tty' : 'plain') : args.progress;
-  const progress = progressRenderer(mode, io);
+  const progress = progressRenderer(mode, io, { verbose: !!args.verbose });
   const client = await clientOptions(args, io, { stdinTaken: r.source === '-', log: progress.clientEvent });
   const { publish, publishImages } = await import('../publish/publish.js');
   const options: PublishOptions = {

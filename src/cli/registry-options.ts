@@ -1,7 +1,9 @@
 import type { Argv } from 'yargs';
 import { TarpushError } from '../errors.js';
 import { clientDefaults, type ClientOptions } from '../registry/options.js';
+import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
+import { clientLines } from './progress/client-lines.js';
 
 /** Auth and TLS flags shared by every verb that talks to a registry. */
 export interface RegistryFlags {
@@ -13,6 +15,7 @@ export interface RegistryFlags {
   'ca-file'?: string;
   retries?: number;
   timeout?: number;
+  verbose?: boolean;
 }
 
 export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
@@ -25,6 +28,7 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
     .option('ca-file', { type: 'string', describe: 'extra CA certificate (PEM) to trust' })
     .option('retries', { type: 'number', describe: `times a failed request is repeated (default ${clientDefaults.retries})` })
     .option('timeout', { type: 'number', describe: `seconds a request may go without any byte from the registry (default ${clientDefaults.timeoutMs / 1000})` })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'print each registry request (method, URL without credentials, status, time) on stderr' })
     .check((a) => {
       const r = a.retries as number | undefined;
       const t = a.timeout as number | undefined;
@@ -32,7 +36,7 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
       if (t !== undefined && !(t > 0)) throw new Error('--timeout must be a number of seconds > 0');
       return true;
     })
-    .group(['username', 'password-stdin', 'authfile', 'insecure', 'plain-http', 'ca-file', 'retries', 'timeout'], 'Registry:') as Argv<T & RegistryFlags>;
+    .group(['username', 'password-stdin', 'authfile', 'insecure', 'plain-http', 'ca-file', 'retries', 'timeout', 'verbose'], 'Registry:') as Argv<T & RegistryFlags>;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -41,6 +45,11 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The client options of the flags. `log` is the verb's own view of client events (publish's
+ * progress); without one, retries and fallbacks get a line each on stderr, and with --verbose
+ * every request too.
+ */
 export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { stdinTaken?: boolean; log?: ClientOptions['log'] } = {}): Promise<ClientOptions> {
   let password: string | undefined;
   if (flags['password-stdin']) {
@@ -62,6 +71,10 @@ export async function clientOptions(flags: RegistryFlags, io: CliIO, opts: { std
     env: io.env,
     ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
+    log: opts.log ?? stderrLog(io, !!flags.verbose),
   };
+}
+
+function stderrLog(io: CliIO, verbose: boolean): NonNullable<ClientOptions['log']> {
+  return clientLines(verbose, (line) => io.stderr.write(`${printable(line)}\n`));
 }

@@ -36,6 +36,7 @@ export class BlobTransfers {
 
   /** A blob whose digest is known, uploaded from `source` unless present. */
   ensure(kind: 'config' | 'layer', digest: Digest, source: ByteSource, mountFrom?: MountFrom): Promise<StoredBlob> {
+    if (!this.inFlight.has(digest)) this.emit({ type: 'blob-queued', place: this.place.name, id: digest, size: source.size });
     return this.once(digest, () =>
       this.run(async () => {
         this.emit({ type: 'blob-start', place: this.place.name, id: digest, kind, size: source.size, compressing: false });
@@ -55,6 +56,7 @@ export class BlobTransfers {
    */
   ensureTranscoded(layer: Layer, open: () => Readable, target: Compression, level: number): Promise<StoredBlob> {
     const id = `${layer.diffId}>${target}:${level}`;
+    if (!this.inFlight.has(id)) this.emit({ type: 'blob-queued', place: this.place.name, id });
     return this.once(id, () =>
       this.run(async () => {
         this.emit({ type: 'blob-start', place: this.place.name, id, kind: 'layer', compressing: true });
@@ -81,6 +83,11 @@ export class BlobTransfers {
    */
   recordProven(blob: StoredBlob, layer: Layer, compression: Compression, level: number): void {
     this.cache?.recordVerified({ digest: blob.digest, size: blob.size, diffId: layer.diffId, compression, level });
+  }
+
+  /** For the progress display: a stored blob's content check is awaited, then done. */
+  phase(blob: StoredBlob, phase: 'verifying' | 'verified'): void {
+    this.emit({ type: 'blob-phase', place: this.place.name, digest: blob.digest, phase });
   }
 
   /** The place's display name. */

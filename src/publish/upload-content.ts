@@ -186,7 +186,9 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     // makes no new claim, so one the destination holds (or mounted) is not downloaded to check.
     const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !layer.mountFrom && !transfers.provenBefore(layer);
     if (stored.action === 'uploaded' || unread) {
+      transfers.phase(stored, 'verifying');
       const v = await check.settle(unread ? `${transfers.placeName} already holds it: checking its diff_id` : 'the upload resumed part-way: reading it once more');
+      transfers.phase(stored, 'verified');
       if (v.diffIdChecked && layer.compression !== 'none') transfers.recordProven(stored, layer, layer.compression, 0);
     }
   } else {
@@ -195,7 +197,9 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     // A blob produced here is proven when the bytes it was made from were (the cache's
     // produced blobs were proven by the run that made them).
     if (!stored.proven) {
+      transfers.phase(stored, 'verifying');
       const v = await check.settle('the upload resumed part-way: reading it once more');
+      transfers.phase(stored, 'verified');
       if ((v.diffIdChecked || layer.compression === 'none') && target !== 'none') transfers.recordProven(stored, layer, target, s.level);
     }
   }

@@ -1,4 +1,5 @@
 import { TarpushError } from '../errors.js';
+import { formatBytes } from '../util/format-bytes.js';
 import { DEFAULT_CHUNK, MIN_CHUNK } from './options.js';
 import type { Repository } from './repository.js';
 import type { UploadSession } from './upload-session.js';
@@ -31,5 +32,5 @@ export function shrinkAfterRefusal(repo: Repository, session: UploadSession | un
     );
   }
   features.maxBody = next;
-  repo.client.options.log({ type: 'fallback', what: 'chunked', reason: `registry refused a body of ${refusedBytes} bytes; chunks of ${next}` });
+  repo.client.options.log({ type: 'fallback', what: 'chunked', reason: `registry refused a body of ${formatBytes(refusedBytes)}; chunks of ${formatBytes(next)}` });
 }
