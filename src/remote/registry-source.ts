@@ -3,9 +3,8 @@ import { isImageConfigMediaType, parseConfig } from '../image/config.js';
 import type { Digest } from '../image/digest.js';
 import { checkDeclaredMediaType, parseIndex, parseManifest } from '../image/manifest.js';
 import { compressionOfMediaType, isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
-import type { Descriptor, Image, ImageIndex, IndexChild, Layer } from '../image/types.js';
+import type { Descriptor, Image, ImageIndex, IndexChild, Layer, MountFrom } from '../image/types.js';
 import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateImage } from '../image/validate.js';
-import type { AbsentLayerHint, LayerVerifyHints } from '../image/verify.js';
 import type { Repository } from '../registry/index.js';
 import { limit } from '../util/limit.js';
 import { printable } from '../util/printable.js';
@@ -27,19 +26,16 @@ import { isAttestation } from '../image/platform.js';
  */
 
 /** Where a blob can be mounted from (a cross-repository mount within `registry`). */
-export interface MountHint {
-  readonly registry: string;
-  readonly repository: string;
-}
+export type MountHint = MountFrom;
 
-export type RegistryLayer = Layer & LayerVerifyHints & AbsentLayerHint & { readonly mountFrom: MountHint };
+/** A layer as a registry source reads it: the Layer fields it declares (absent, diffIdDeclared), and always where it lives. */
+export type RegistryLayer = Layer & { readonly mountFrom: MountHint };
 export type RegistryImage = Image & { readonly layers: readonly RegistryLayer[]; readonly mountFrom: MountHint };
 export type RegistryIndex = ImageIndex & { readonly mountFrom: MountHint };
 
 /** The mount hint of a layer, image or index from a registry source; undefined for other sources. */
 export function mountHintOf(x: Layer | Image | ImageIndex): MountHint | undefined {
-  const hint = (x as { mountFrom?: unknown }).mountFrom;
-  return typeof hint === 'object' && hint !== null ? (hint as MountHint) : undefined;
+  return 'mountFrom' in x ? x.mountFrom : undefined;
 }
 
 /** Manifests one source may lead to (the top one included), unless told otherwise. */
