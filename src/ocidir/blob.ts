@@ -6,6 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TarpushError, isTarpushError } from '../errors.js';
 import { digestHex, parseDigest, sha256, type Digest } from '../image/digest.js';
+import { BlobMeasure } from '../image/blob-measure.js';
 import type { ProgressFn } from '../image/sink.js';
 import type { ByteSource } from '../image/types.js';
 import { errnoCode, layoutIoError, removeOnSignal, tempPathFor, writeFileAtomic } from './files.js';
@@ -83,13 +84,15 @@ export async function writeBlobStream(
   await ensureBlobDir(root);
   const tmp = tempPathFor(join(blobDir(root), 'blob'));
   const forget = removeOnSignal(tmp);
-  const hash = createHash('sha256');
-  let size = 0;
+  const counted = new BlobMeasure(expected, onProgress);
   const measure = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      onProgress?.(size);
+      try {
+        counted.update(chunk); // SIZE_MISMATCH past the expected size: nothing more is written
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
       cb(null, chunk);
     },
   });
@@ -104,24 +107,7 @@ export async function writeBlobStream(
       if (writeFailed && !isTarpushError(e)) throw layoutIoError(root, `cannot write blob ${expected?.digest ?? ''}`.trim(), e);
       throw e;
     }
-    const digest: Digest = `sha256:${hash.digest('hex')}`;
-    if (expected) {
-      const where = expected.location ? ` from ${expected.location}` : '';
-      if (size !== expected.size) {
-        throw new TarpushError('SIZE_MISMATCH', `blob ${expected.digest}${where} has ${size} bytes, expected ${expected.size}`, {
-          file: expected.location,
-          expected: String(expected.size),
-          actual: String(size),
-        });
-      }
-      if (digest !== expected.digest) {
-        throw new TarpushError('DIGEST_MISMATCH', `blob${where} has digest ${digest}, expected ${expected.digest}`, {
-          file: expected.location,
-          expected: expected.digest,
-          actual: digest,
-        });
-      }
-    }
+    const { digest, size } = counted.finish();
     await rename(tmp, blobPath(root, digest)).catch((e: unknown) => {
       throw layoutIoError(root, `cannot store blob ${digest}`, e);
     });
