@@ -13,7 +13,7 @@ import { withRegistryFlags, type RegistryFlags } from './registry-options.js';
 /**
  * `tarpush inspect <archive> [--json] [--verify] [--image SEL]`: describe the images in an
  * archive (all of them unless --image picks one). The archive branch is inspectArchive();
- * other sources (registry references) can be added beside it.
+ * a registry reference goes to inspect-remote.ts.
  */
 
 interface InspectArgs {
