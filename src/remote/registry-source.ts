@@ -152,8 +152,12 @@ class RegistryReader {
         mountFrom: this.hint,
       };
       if (artifact) layer.diffIdDeclared = false;
-      // Foreign layers live at their URLs; registries usually do not hold them, and copies leave them out.
-      if (isForeignLayerMediaType(l.mediaType) && l.urls?.length) layer.absent = true;
+      // Foreign layers live at their URLs; registries usually do not hold them, and copies
+      // leave them out (publish keeps the descriptor of a layer declared foreign, as for archives).
+      if (isForeignLayerMediaType(l.mediaType)) {
+        layer.foreign = true;
+        if (l.urls?.length) layer.absent = true;
+      }
       if (l.urls?.length) layer.urls = l.urls;
       if (l.annotations && Object.keys(l.annotations).length > 0) layer.annotations = l.annotations;
       return layer;
