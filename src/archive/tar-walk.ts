@@ -1,4 +1,4 @@
-import { BLOCK, isZeroBlock, paddedSize, parseHeader, parsePax, sparseExtensionContinues } from './tar-header.js';
+import { BLOCK, MAX_META_SIZE, entryDataSize, isZeroBlock, paddedSize, parseHeader, parsePax, sparseExtensionContinues } from './tar-header.js';
 
 /**
  * The one streaming walk over a tar's headers, for bytes that go by once (a spool being
@@ -13,9 +13,6 @@ import { BLOCK, isZeroBlock, paddedSize, parseHeader, parsePax, sparseExtensionC
  * tar-end.ts ends a spool at the first zero block, image/verify-tar.ts proves a layer is a
  * tar.
  */
-
-/** Largest pax header read for its records (tar-index.ts refuses larger ones: ARCHIVE_TOO_LARGE). */
-export const MAX_PAX = 1 << 20;
 
 export type TarStop =
   /** A zero block where a header was due (the first of the end-of-archive blocks): feeding more goes on. */
@@ -125,7 +122,7 @@ export class TarWalk {
     const h = parsed.header;
     this.entryAt = at;
     if (h.kind === 'pax' || h.kind === 'pax-global') {
-      if (h.size > MAX_PAX) return { kind: 'pax-too-large', at, size: h.size };
+      if (h.size > MAX_META_SIZE) return { kind: 'pax-too-large', at, size: h.size };
       this.meta = { global: h.kind === 'pax-global', chunks: [], need: h.size, at };
       this.data(h.size);
       return this.skip > 0 ? undefined : this.endMeta();
@@ -134,8 +131,7 @@ export class TarWalk {
       this.data(h.size);
       return undefined;
     }
-    // Header-only types (links, devices, directories, fifos) have no data whatever the size field says.
-    const size = /^[1-6]$/.test(h.typeflag) ? 0 : (this.localSize ?? this.globalSize ?? h.size);
+    const size = entryDataSize(h, this.localSize ?? this.globalSize);
     this.localSize = undefined;
     if (h.gnuSparseExtended) this.sparseData = size;
     else this.data(size);

@@ -1,4 +1,5 @@
-import { MAX_PAX, TarWalk, type TarStop } from '../archive/tar-walk.js';
+import { MAX_META_SIZE } from '../archive/tar-header.js';
+import { TarWalk, type TarStop } from '../archive/tar-walk.js';
 
 /**
  * Proof that a layer's uncompressed bytes are a tar, checked as they stream by (the same
@@ -73,7 +74,7 @@ function refusal(stop: Exclude<TarStop, { kind: 'zero' | 'end' }>): string {
     case 'bad-header':
       return `${stop.reason === 'header checksum mismatch' ? 'bad header checksum' : stop.reason} at offset ${stop.at}`;
     case 'pax-too-large':
-      return `pax header of ${stop.size} bytes at offset ${stop.at} (at most ${MAX_PAX})`;
+      return `pax header of ${stop.size} bytes at offset ${stop.at} (at most ${MAX_META_SIZE})`;
     case 'bad-pax':
       return `malformed pax records in the header at offset ${stop.at}`;
   }
