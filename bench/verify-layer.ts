@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileRangeSource } from '../src/image/sources.js';
 import type { ByteSource, Layer } from '../src/image/types.js';
-import { shutdownVerifyPool, verifyLayer } from '../src/image/verify.js';
+import { LayerVerifier } from '../src/image/verify.js';
 import { benchArgs, positiveInt } from './lib/cli-args.js';
 import { fileDigest } from './lib/file-digest.js';
 
@@ -45,6 +45,8 @@ const cases: Array<[string, Layer]> = [
   ['gzip, file', fileLayer(gz, packed, 'gzip')],
   ['gzip, fed', fed(fileLayer(gz, packed, 'gzip'))],
 ];
+const verifier = new LayerVerifier();
+const verifyLayer = (l: Layer) => verifier.verifyLayer(l);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 process.stdout.write(`layer: ${tar} (${((await stat(tar)).size / 2 ** 20).toFixed(0)} MiB), gzip ${(packed.size / 2 ** 20).toFixed(0)} MiB, ${runs} runs\n`);
@@ -62,4 +64,4 @@ for (const [name, layer] of cases) {
   }
   process.stdout.write(`${name.padEnd(11)} wall ${(median(wall) / 1000).toFixed(2)} s (min ${(Math.min(...wall) / 1000).toFixed(2)})  cpu ${(median(cpu) / 1000).toFixed(2)} s\n`);
 }
-await shutdownVerifyPool();
+await verifier.close();

@@ -10,6 +10,8 @@ export const ExitCode = {
   registry: 1,
   input: 2,
   auth: 3,
+  /** A bug in tarpush or a library caller's misuse (RangeError, TypeError…): no registry or input is at fault (EX_SOFTWARE). */
+  internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

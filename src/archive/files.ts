@@ -188,7 +188,7 @@ export async function readRegion(r: FileRegion, limit: number, what: string): Pr
   return readAt(r, r.size);
 }
 
-/** The first `n` bytes of a file (fewer when it is shorter): enough for magic numbers. */
+/** The first `n` bytes of a file or entry (fewer when it is shorter): enough for magic numbers. The one head-of-file read. */
 export const readHead = (r: FileRegion, n: number): Promise<Buffer> => readAt(r, Math.min(n, r.size));
 
 async function readAt(r: FileRegion, n: number): Promise<Buffer> {
@@ -207,7 +207,7 @@ async function readAt(r: FileRegion, n: number): Promise<Buffer> {
     return buf;
   } catch (err) {
     if (err instanceof TarpushError) throw err;
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${r.location}: ${(err as Error).message}`, { entry: r.location }, { cause: err });
+    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${r.location}: ${printable((err as Error).message)}`, { entry: r.location }, { cause: err });
   } finally {
     if (!r.handle) await fh?.close();
   }

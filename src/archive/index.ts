@@ -2,4 +2,3 @@
 export { openArchive, type OpenArchiveOptions } from './open.js';
 export { selectImages, describeChoices, type ImageSelection } from './select.js';
 export { normaliseRepoTag, sameRepoTag } from './repo-tag.js';
-export type { ArchiveLayer } from './layer.js';

@@ -8,9 +8,6 @@ import { isForeignLayerMediaType } from '../image/validate.js';
 import type { Descriptor, Layer } from '../image/types.js';
 import { readHead, regionSource, type FileRegion } from './files.js';
 
-/** A layer read from an archive (Layer now declares every fact readers set; kept as a name for callers). */
-export type ArchiveLayer = Layer;
-
 /**
  * sha256 of a file region, streamed (memory stays at one read buffer). This reads the
  * whole region: readers only call it for layers whose digest nothing in the archive

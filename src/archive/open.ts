@@ -6,7 +6,7 @@ import { TarpushError } from '../errors.js';
 import { ARCHIVE_MAGIC_BYTES, detectArchiveCompression, type ArchiveCompression } from '../compress/detect.js';
 import type { Archive, ArchiveFormat, ArchiveImage } from '../image/types.js';
 import { detectFormat } from './detect-format.js';
-import { dirFiles, tarFiles, withNotes, type ArchiveFiles } from './files.js';
+import { dirFiles, readHead, tarFiles, withNotes, type ArchiveFiles } from './files.js';
 import { readDockerSave } from './formats/docker-save.js';
 import { readDockerSaveOci } from './formats/docker-save-oci.js';
 import { readKaniko } from './formats/kaniko.js';
@@ -67,7 +67,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   }
 
   // A compressed archive is decompressed once into a spool file (layers are then byte ranges of it).
-  const head = await readFileHead(path, label, ARCHIVE_MAGIC_BYTES);
+  const head = await readHead({ name: path, file: path, offset: 0, size: st.size, location: label }, ARCHIVE_MAGIC_BYTES);
   if (detectArchiveCompression(head) !== 'none') return fromStream(path, label, createReadStream(path, { highWaterMark: 1 << 20 }), opts);
   const index = await indexTar(path, { label });
   const files = withNotes(tarFiles(index), opts.onNote);
@@ -157,18 +157,4 @@ function archive(path: string, format: ArchiveFormat, compression: ArchiveCompre
     images,
     close: () => (closed ??= cleanup()),
   };
-}
-
-async function readFileHead(path: string, label: string, n: number): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } catch (err) {
-    throw new TarpushError('ARCHIVE_UNREADABLE', `cannot read ${label}: ${printable((err as Error).message)}`, { file: path }, { cause: err });
-  } finally {
-    await fh?.close();
-  }
 }

@@ -196,3 +196,16 @@ export function parsePax(data: Uint8Array): PaxRecords | undefined {
 
 /** Size of an entry's data area on disk (data padded to the block size). */
 export const paddedSize = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
+
+/** Largest extended header (pax records, GNU long name or link) read for its contents: they are metadata, and anything bigger is not a real archive. */
+export const MAX_META_SIZE = 1 << 20;
+
+/**
+ * Bytes of data that follow an entry's header: the pax `size` record when there is one
+ * (local over global, the caller's `paxSize`), else the header's; none for header-only
+ * types (1–6: links, devices, directories, fifos) whatever their size field says, as Go's
+ * archive/tar reads them.
+ */
+export function entryDataSize(h: TarHeader, paxSize: number | undefined): number {
+  return /^[1-6]$/.test(h.typeflag) ? 0 : (paxSize ?? h.size);
+}

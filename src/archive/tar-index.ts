@@ -4,6 +4,8 @@ import { dirOf, normaliseEntryName, resolveWithinRoot } from './entry-name.js';
 import { printable } from '../util/printable.js';
 import {
   BLOCK,
+  MAX_META_SIZE,
+  entryDataSize,
   isZeroBlock,
   paddedSize,
   parseHeader,
@@ -50,8 +52,6 @@ export interface TarIndex {
 
 /** Links followed before a chain is called a loop (as Linux's ELOOP limit for one path lookup, roughly). */
 export const MAX_LINK_HOPS = 16;
-/** Extended headers (pax records, GNU long names) are metadata: anything bigger is not a real archive. */
-const MAX_META_SIZE = 1 << 20;
 /** Read window: consecutive small entries (JSON, VERSION files) are served from one read. */
 const WINDOW = 64 * 1024;
 
@@ -87,8 +87,6 @@ class WindowReader {
 const typeOf = (kind: string): TarEntryType =>
   kind === 'file' || kind === 'dir' || kind === 'symlink' || kind === 'hardlink' ? kind : 'other';
 
-/** Types that never carry data, whatever their size field says (as Go's archive/tar reads them). */
-const headerOnly = new Set(['1', '2', '3', '4', '5', '6']);
 
 export async function indexTar(file: string, opts: { label?: string } = {}): Promise<TarIndex> {
   // Escaped once: the label names the archive in every message (printable() is idempotent).
@@ -195,8 +193,7 @@ async function scan(r: WindowReader, fileSize: number, label: string): Promise<M
 
     const rawName = local.path ?? longName ?? global.path ?? h.name;
     const linkname = local.linkpath ?? longLink ?? global.linkpath ?? h.linkname;
-    const declared = local.size ?? global.size ?? h.size;
-    const size = headerOnly.has(h.typeflag) ? 0 : declared;
+    const size = entryDataSize(h, local.size ?? global.size);
     local = {};
     longName = undefined;
     longLink = undefined;

@@ -13,20 +13,21 @@ import type { Compression } from '../image/media-types.js';
 
 export const CACHE_FORMAT_VERSION = 1;
 
-/** [diffId, compression, level, digest, size, usedAt(ms)] */
-export type CompressedRow = [Digest, 'gzip' | 'zstd', number, Digest, number, number];
 /** [digest, registry, repository, usedAt(ms)] */
 export type LocationRow = [Digest, string, string, number];
 /** [blob digest, diffId, blob size, compression, level (0: not produced by tarpush), usedAt(ms)] */
 export type VerifiedRow = [Digest, Digest, number, Compression, number, number];
 
+/**
+ * Rows of the file. Files of earlier versions also have a "compressed" table (unproven
+ * compressed digests of diff_ids); it is not read, and the next save leaves it out.
+ */
 export interface CacheFileContents {
-  compressed: CompressedRow[];
   locations: LocationRow[];
   verified: VerifiedRow[];
 }
 
-const empty = (): CacheFileContents => ({ compressed: [], locations: [], verified: [] });
+const empty = (): CacheFileContents => ({ locations: [], verified: [] });
 
 /**
  * Same test as image/digest.ts isDigest, without the regular expression: checking 30,000
@@ -42,19 +43,6 @@ function isDigest(s: unknown): s is Digest {
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-
-function isCompressedRow(r: unknown): r is CompressedRow {
-  return (
-    Array.isArray(r) &&
-    r.length === 6 &&
-    isDigest(r[0]) &&
-    (r[1] === 'gzip' || r[1] === 'zstd') &&
-    isCount(r[2]) &&
-    isDigest(r[3]) &&
-    isCount(r[4]) &&
-    isCount(r[5])
-  );
-}
 
 function isVerifiedRow(r: unknown): r is VerifiedRow {
   return (
@@ -94,10 +82,9 @@ export function parseCacheText(text: string | undefined): CacheFileContents {
   if (typeof doc !== 'object' || doc === null) return empty();
   const d = doc as Record<string, unknown>;
   if (d['version'] !== CACHE_FORMAT_VERSION) return empty();
-  const compressed = Array.isArray(d['compressed']) ? d['compressed'].filter(isCompressedRow) : [];
   const locations = Array.isArray(d['locations']) ? d['locations'].filter(isLocationRow) : [];
   const verified = Array.isArray(d['verified']) ? d['verified'].filter(isVerifiedRow) : [];
-  return { compressed, locations, verified };
+  return { locations, verified };
 }
 
 /**
@@ -108,7 +95,7 @@ export async function writeCacheFile(file: string, contents: CacheFileContents):
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   // One row per line: still one JSON document, but readable and diffable by a human.
   const rows = (rs: unknown[]): string => (rs.length ? `[\n${rs.map((r) => JSON.stringify(r)).join(',\n')}\n]` : '[]');
-  const text = `{"version":${CACHE_FORMAT_VERSION},\n"compressed":${rows(contents.compressed)},\n"locations":${rows(contents.locations)},\n"verified":${rows(contents.verified)}}\n`;
+  const text = `{"version":${CACHE_FORMAT_VERSION},\n"locations":${rows(contents.locations)},\n"verified":${rows(contents.verified)}}\n`;
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
     await rename(tmp, file);

@@ -2,15 +2,17 @@ import { dirname, join } from 'node:path';
 import type { Digest } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
 import { cacheDir, cacheDisabled } from './cache-dir.js';
-import { parseCacheText, writeCacheFile, type CacheFileContents, type CompressedRow, type LocationRow, type VerifiedRow } from './cache-file.js';
+import { parseCacheText, writeCacheFile, type CacheFileContents, type LocationRow, type VerifiedRow } from './cache-file.js';
 import { distrustDir, ensureTrustedDir, readTrustedText, untrustedWarning } from './cache-trust.js';
 
 /**
  * What earlier pushes learnt, so the next one does less work:
- *  - the compressed digest and size an uncompressed layer (diffId) got at a compression and
- *    level, so a re-push can ask "does the registry have it?" without compressing again;
- *  - which repositories of a registry hold a blob, so it can be mounted instead of uploaded;
- *  - which (blob digest → diff_id) pairs this user's runs proved by a completed diff_id check.
+ *  - which (blob digest → diff_id) pairs this user's runs proved by a completed diff_id check,
+ *    and, for blobs tarpush compressed itself, at which compression and level (`produced()`):
+ *    a re-push can then ask "does the registry have it?" without compressing again;
+ *  - which repositories of a registry hold a blob, so it can be mounted instead of uploaded.
+ * (Files written before proven pairs existed also hold unproven "compressed" rows; they are
+ * not read, and the next save drops them.)
  * It is only a cache, and a hint, never proof: anything wrong with the file means starting
  * empty; a lost write (two processes saving at the same instant) only costs one
  * recompression, upload or check; and the file is believed only when nobody but this user
@@ -18,14 +20,6 @@ import { distrustDir, ensureTrustedDir, readTrustedText, untrustedWarning } from
  * in `warnings`. Even then a cached mapping is confirmed against the registry (the blob is
  * there, with the recorded size) before a manifest names it.
  */
-
-export interface CompressedRecord {
-  diffId: Digest;
-  compression: 'gzip' | 'zstd';
-  level: number;
-  digest: Digest;
-  size: number;
-}
 
 /**
  * A (blob → diff_id) pair a diff_id check of this user's proved: the blob's bytes,
@@ -73,7 +67,7 @@ interface Location {
   repository: string;
 }
 
-const compressedKey = (diffId: string, compression: string, level: number): string => `${diffId} ${compression} ${level}`;
+const producedKey = (diffId: string, compression: string, level: number): string => `${diffId} ${compression} ${level}`;
 const verifiedKey = (digest: string, diffId: string): string => `${digest} ${diffId}`;
 // Registry hosts never contain '/', so registry + '/' + repository is unambiguous.
 const locationKey = (registry: string, repository: string): string => `${registry}/${repository}`;
@@ -91,7 +85,6 @@ export class DigestCache {
 
   private readonly notes: string[] = [];
 
-  private compressedByKey = new Map<string, Timed<CompressedRecord>>();
   /** (digest diffId) → a verified pair. */
   private verifiedByKey = new Map<string, Timed<VerifiedRecord>>();
   /** (diffId compression level) → the verifiedByKey key of a blob tarpush produced at that level. */
@@ -181,26 +174,11 @@ export class DigestCache {
    */
   produced(diffId: Digest, compression: 'gzip' | 'zstd', level: number): VerifiedRecord | undefined {
     this.load();
-    const key = this.producedIndex.get(compressedKey(diffId, compression, level));
+    const key = this.producedIndex.get(producedKey(diffId, compression, level));
     const hit = key === undefined ? undefined : this.verifiedByKey.get(key);
     if (!hit) return undefined;
     this.touch(hit);
     return { ...hit.value };
-  }
-
-  compressed(diffId: Digest, compression: 'gzip' | 'zstd', level: number): CompressedRecord | undefined {
-    this.load();
-    const hit = this.compressedByKey.get(compressedKey(diffId, compression, level));
-    if (!hit) return undefined;
-    this.touch(hit);
-    return { ...hit.value };
-  }
-
-  recordCompressed(r: CompressedRecord): void {
-    this.load();
-    const value: CompressedRecord = { diffId: r.diffId, compression: r.compression, level: r.level, digest: r.digest, size: r.size };
-    this.compressedByKey.set(compressedKey(r.diffId, r.compression, r.level), { value, usedAt: this.stamp() });
-    this.dirty = true;
   }
 
   /** Repositories on `registry` known to hold `digest`, most recently seen first. */
@@ -256,12 +234,12 @@ export class DigestCache {
     }
   }
 
-  /** Number of entries held: compressed records and (digest, repository) locations. */
-  get size(): { compressed: number; locations: number; verified: number } {
+  /** Number of entries held: (digest, repository) locations and proven pairs. */
+  get size(): { locations: number; verified: number } {
     this.load();
     let locations = 0;
     for (const l of this.locationsByDigest.values()) locations += l.size;
-    return { compressed: this.compressedByKey.size, locations, verified: this.verifiedByKey.size };
+    return { locations, verified: this.verifiedByKey.size };
   }
 
   private load(): void {
@@ -287,20 +265,13 @@ export class DigestCache {
   private setVerified(value: VerifiedRecord, usedAt: number): void {
     const key = verifiedKey(value.digest, value.diffId);
     this.verifiedByKey.set(key, { value, usedAt });
-    if (value.level > 0 && value.compression !== 'none') this.producedIndex.set(compressedKey(value.diffId, value.compression, value.level), key);
+    if (value.level > 0 && value.compression !== 'none') this.producedIndex.set(producedKey(value.diffId, value.compression, value.level), key);
   }
 
   private merge(contents: CacheFileContents): void {
     for (const [digest, diffId, size, compression, level, usedAt] of contents.verified) {
       const mine = this.verifiedByKey.get(verifiedKey(digest, diffId));
       if (!mine || usedAt > mine.usedAt) this.setVerified({ digest, size, diffId, compression, level }, usedAt);
-    }
-    for (const [diffId, compression, level, digest, size, usedAt] of contents.compressed) {
-      const key = compressedKey(diffId, compression, level);
-      const mine = this.compressedByKey.get(key);
-      if (!mine || usedAt > mine.usedAt) {
-        this.compressedByKey.set(key, { value: { diffId, compression, level, digest, size }, usedAt });
-      }
     }
     const touched = new Set<Map<string, Timed<Location>>>();
     for (const [digest, registry, repository, usedAt] of contents.locations) {
@@ -332,10 +303,6 @@ export class DigestCache {
       this.producedIndex = new Map();
       for (const t of keep) this.setVerified(t.value, t.usedAt);
     }
-    if (this.compressedByKey.size > this.maxEntries) {
-      const keep = [...this.compressedByKey.entries()].sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, this.maxEntries);
-      this.compressedByKey = new Map(keep);
-    }
     if (this.locationsByDigest.size > this.maxEntries) {
       // A digest's age is that of its most recent location.
       const newest = (m: Map<string, Timed<Location>>): number => Math.max(...[...m.values()].map((l) => l.usedAt));
@@ -349,16 +316,12 @@ export class DigestCache {
   }
 
   private toContents(): CacheFileContents {
-    const compressed: CompressedRow[] = [];
-    for (const { value: v, usedAt } of this.compressedByKey.values()) {
-      compressed.push([v.diffId, v.compression, v.level, v.digest, v.size, usedAt]);
-    }
     const locations: LocationRow[] = [];
     for (const [digest, m] of this.locationsByDigest) {
       for (const { value: l, usedAt } of m.values()) locations.push([digest, l.registry, l.repository, usedAt]);
     }
     const verified: VerifiedRow[] = [];
     for (const { value: v, usedAt } of this.verifiedByKey.values()) verified.push([v.digest, v.diffId, v.size, v.compression, v.level, usedAt]);
-    return { compressed, locations, verified };
+    return { locations, verified };
   }
 }

@@ -3,7 +3,7 @@ import { ExitCode, TarpushError } from '../errors.js';
 import { openArchive } from '../archive/open.js';
 import { selectImages } from '../archive/select.js';
 import { describe, type ArtifactDescription, type ImageDescription, type NotCarriedDescription } from '../image/describe.js';
-import { shutdownVerifyPool, verifyImage } from '../image/verify.js';
+import { LayerVerifier } from '../image/verify.js';
 import { printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { formatArtifacts, formatImages } from './format-images.js';
@@ -13,7 +13,7 @@ import { withRegistryFlags, type RegistryFlags } from './registry-options.js';
 /**
  * `tarpush inspect <archive> [--json] [--verify] [--image SEL]`: describe the images in an
  * archive (all of them unless --image picks one). The archive branch is inspectArchive();
- * other sources (registry references) can be added beside it.
+ * a registry reference goes to inspect-remote.ts.
  */
 
 interface InspectArgs {
@@ -45,11 +45,12 @@ interface Described {
 /** Describe (and optionally verify) the images of an archive file, directory or `-`. */
 export async function inspectArchive(path: string, opts: InspectOptions, io: CliIO): Promise<number> {
   const archive = await openArchive(path, { stdin: io.stdin, onNote: (message) => io.stderr.write(`tarpush: ${message}\n`) });
+  const verifier = opts.verify ? new LayerVerifier() : undefined;
   try {
     const chosen = selectImages(archive, opts.image !== undefined ? { image: opts.image } : { all: true });
     const out: Described = { format: archive.format, images: [], artifacts: [] };
     for (const im of chosen) {
-      if (opts.verify) await verifyImage(im.root);
+      await verifier?.verifyImage(im.root);
       const names = { repoTags: im.repoTags, ...(im.refName !== undefined ? { refName: im.refName } : {}) };
       const placed = <T extends object>(d: T): Placed<T> => ({ ...d, position: im.index, ...(opts.verify && !('carried' in d) ? { verified: true } : {}) });
       const found = describe(im.root, names);
@@ -61,7 +62,7 @@ export async function inspectArchive(path: string, opts: InspectOptions, io: Cli
     return ExitCode.ok;
   } finally {
     await archive.close();
-    if (opts.verify) await shutdownVerifyPool();
+    await verifier?.close();
   }
 }
 

@@ -32,7 +32,7 @@ export function usage(): string {
     ...lines,
     '',
     'Run `tarpush <command> --help` for the options of a command.',
-    'Exit status: 0 ok, 1 registry/network failure, 2 bad input or usage, 3 authentication/authorisation.',
+    'Exit status: 0 ok, 1 registry/network failure, 2 bad input or usage, 3 authentication/authorisation, 70 internal error.',
     '',
   ].join('\n');
 }

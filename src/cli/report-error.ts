@@ -13,10 +13,21 @@ export function errorLine(err: unknown): string {
   return printable(err instanceof Error ? err.message : String(err));
 }
 
-/** Print an error as one line on stderr and return the exit status it maps to. */
+/**
+ * Errors only a bug (or a library caller's misuse, such as a concurrency of 0) raises: they
+ * say nothing about the registry or the input, so they do not exit as if either failed.
+ */
+const isProgrammingError = (err: unknown): err is Error => err instanceof RangeError || err instanceof TypeError || err instanceof ReferenceError;
+
+/**
+ * Print an error as one line on stderr and return the exit status it maps to: a
+ * TarpushError's own; 70 with `internal error:` for a programming error; 1 for any other
+ * untyped failure. TARPUSH_DEBUG=1 adds the stack of untyped errors.
+ */
 export function reportError(err: unknown, io: CliIO): number {
-  io.stderr.write(`tarpush: ${errorLine(err)}\n`);
+  const internal = isProgrammingError(err);
+  io.stderr.write(`tarpush: ${internal ? 'internal error: ' : ''}${errorLine(err)}\n`);
   if (err instanceof TarpushError) return err.exitCode;
   if (io.env.TARPUSH_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack.split('\n').map(printable).join('\n')}\n`);
-  return ExitCode.registry;
+  return internal ? ExitCode.internal : ExitCode.registry;
 }

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TarpushError, isTarpushError } from '../errors.js';
 import { digestHex, parseDigest, sha256, type Digest } from '../image/digest.js';
+import { BlobMeasure } from '../image/blob-measure.js';
 import type { ProgressFn } from '../image/sink.js';
 import type { ByteSource } from '../image/types.js';
-import { errnoCode, layoutIoError, removeOnSignal, tempPathFor, writeFileAtomic } from './files.js';
+import { errnoCode, layoutIoError, withTempFile, writeFileAtomic } from './files.js';
 import { READ_NOFOLLOW, ensureBlobDir, linkRefused } from './inside.js';
 
 /** Blobs of an OCI layout: `blobs/sha256/<hex>`, written by temp file + rename. */
@@ -81,15 +82,26 @@ export async function writeBlobStream(
   onProgress?: ProgressFn,
 ): Promise<{ digest: Digest; size: number }> {
   await ensureBlobDir(root);
-  const tmp = tempPathFor(join(blobDir(root), 'blob'));
-  const forget = removeOnSignal(tmp);
-  const hash = createHash('sha256');
-  let size = 0;
+  return withTempFile(join(blobDir(root), 'blob'), (tmp) => streamToBlob(root, tmp, input, expected, onProgress));
+}
+
+/** writeBlobStream's work on its temp file `tmp`: copy, check, rename into place. */
+async function streamToBlob(
+  root: string,
+  tmp: string,
+  input: Readable,
+  expected: { digest: Digest; size: number; location?: string } | undefined,
+  onProgress?: ProgressFn,
+): Promise<{ digest: Digest; size: number }> {
+  const counted = new BlobMeasure(expected, onProgress);
   const measure = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      onProgress?.(size);
+      try {
+        counted.update(chunk); // SIZE_MISMATCH past the expected size: nothing more is written
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
       cb(null, chunk);
     },
   });
@@ -97,41 +109,17 @@ export async function writeBlobStream(
   let writeFailed = false;
   out.on('error', () => (writeFailed = true));
   try {
-    try {
-      await pipeline(input, measure, out);
-    } catch (e) {
-      // Our disk failing is a layout problem; the source failing is the source's error.
-      if (writeFailed && !isTarpushError(e)) throw layoutIoError(root, `cannot write blob ${expected?.digest ?? ''}`.trim(), e);
-      throw e;
-    }
-    const digest: Digest = `sha256:${hash.digest('hex')}`;
-    if (expected) {
-      const where = expected.location ? ` from ${expected.location}` : '';
-      if (size !== expected.size) {
-        throw new TarpushError('SIZE_MISMATCH', `blob ${expected.digest}${where} has ${size} bytes, expected ${expected.size}`, {
-          file: expected.location,
-          expected: String(expected.size),
-          actual: String(size),
-        });
-      }
-      if (digest !== expected.digest) {
-        throw new TarpushError('DIGEST_MISMATCH', `blob${where} has digest ${digest}, expected ${expected.digest}`, {
-          file: expected.location,
-          expected: expected.digest,
-          actual: digest,
-        });
-      }
-    }
-    await rename(tmp, blobPath(root, digest)).catch((e: unknown) => {
-      throw layoutIoError(root, `cannot store blob ${digest}`, e);
-    });
-    return { digest, size };
+    await pipeline(input, measure, out);
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
+    // Our disk failing is a layout problem; the source failing is the source's error.
+    if (writeFailed && !isTarpushError(e)) throw layoutIoError(root, `cannot write blob ${expected?.digest ?? ''}`.trim(), e);
     throw e;
-  } finally {
-    forget();
   }
+  const { digest, size } = counted.finish();
+  await rename(tmp, blobPath(root, digest)).catch((e: unknown) => {
+    throw layoutIoError(root, `cannot store blob ${digest}`, e);
+  });
+  return { digest, size };
 }
 
 /**

@@ -40,36 +40,49 @@ export function removeOnSignal(tmp: string): () => void {
   return registerCleanup(() => rmSync(tmp, { force: true }));
 }
 
-/** Replace `target` with `data` atomically. */
-export async function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
+/**
+ * The life of a temp file beside `target`: `fn` writes it and moves it into place; it is
+ * removed when `fn` fails, when the process is stopped meanwhile, and (`removeAfter`) when
+ * `fn` only linked it.
+ */
+export async function withTempFile<T>(target: string, fn: (tmp: string) => Promise<T>, opts: { removeAfter?: boolean } = {}): Promise<T> {
   const tmp = tempPathFor(target);
   const forget = removeOnSignal(tmp);
+  let done = false;
   try {
-    await writeFile(tmp, data, { flag: 'wx' });
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    const result = await fn(tmp);
+    done = true;
+    return result;
   } finally {
+    if (!done || opts.removeAfter) await rm(tmp, { force: true }).catch(() => {});
     forget();
   }
 }
 
-/** Create `target` with `data` unless it exists; resolves false if it existed. */
-export async function createFileExclusive(target: string, data: string | Buffer): Promise<boolean> {
-  const tmp = tempPathFor(target);
-  const forget = removeOnSignal(tmp);
-  try {
+/** Replace `target` with `data` atomically. */
+export function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
+  return withTempFile(target, async (tmp) => {
     await writeFile(tmp, data, { flag: 'wx' });
-    await link(tmp, target);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    await rm(tmp, { force: true }).catch(() => {});
-    forget();
-  }
+    await rename(tmp, target);
+  });
+}
+
+/** Create `target` with `data` unless it exists; resolves false if it existed. */
+export function createFileExclusive(target: string, data: string | Buffer): Promise<boolean> {
+  return withTempFile(
+    target,
+    async (tmp) => {
+      await writeFile(tmp, data, { flag: 'wx' });
+      try {
+        await link(tmp, target);
+        return true;
+      } catch (e) {
+        if (errnoCode(e) === 'EEXIST') return false;
+        throw e;
+      }
+    },
+    { removeAfter: true },
+  );
 }
 
 export const errnoCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;

@@ -11,8 +11,9 @@ import { REF_NAME_ANNOTATION, assertRefName, refNameOf } from './tag.js';
  * Manifests of an OCI layout. A manifest is a blob like any other; a tag is an entry in
  * index.json carrying the ref.name annotation. Storing by digest writes the blob only:
  * that is how the children of an index are stored (the index names them). A top-level
- * image pushed without any tag would be unreachable from index.json, so the publisher
- * then calls addIndexEntry() to list it without a name.
+ * image published without any tag would be unreachable from index.json, so the layout
+ * place lists it without a name through addIndexEntry() (places/open-sink.ts
+ * `listUntagged`, called by publish/publish.ts), as it lists referrers.
  */
 
 const isDigestReference = (ref: string): boolean => ref.startsWith('sha256:') || isDigest(ref);

@@ -184,10 +184,11 @@ export function clientFor(registry: string, opts?: ClientOptions): RegistryClien
 }
 
 /**
- * Close every client `clientFor` handed out. For library callers: `publish` opens its
- * registry clients through `clientFor` (publish/place.ts) and leaves them open for the next
- * push, so a long-lived process calls this when it is done. The CLI does not: bin/tarpush.js
- * exits right after its one command, idle sockets and all.
+ * Close every client `clientFor` handed out. For library callers (exported from src/index.ts):
+ * `publish` opens its registry clients through `clientFor` (places/open-sink.ts,
+ * places/open-source.ts) and leaves them open for the next push, so a long-lived process
+ * calls this when it is done. The CLI does not: bin/tarpush.js exits right after its one
+ * command, idle sockets and all.
  */
 export async function closeSharedClients(): Promise<void> {
   await Promise.all([...sharedClients].map((c) => c.close()));

@@ -3,9 +3,8 @@ import { artifactTypeOf, parseConfig } from '../image/config.js';
 import type { Digest } from '../image/digest.js';
 import { checkDeclaredMediaType, parseIndex, parseManifest, type ParsedManifest } from '../image/manifest.js';
 import { compressionOfMediaType, isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
-import type { Artifact, ArtifactBlob, Descriptor, Image, ImageIndex, IndexChild, Layer } from '../image/types.js';
+import type { Artifact, ArtifactBlob, Descriptor, Image, ImageIndex, IndexChild, Layer, MountFrom } from '../image/types.js';
 import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateArtifact, validateImage } from '../image/validate.js';
-import type { AbsentLayerHint, LayerVerifyHints } from '../image/verify.js';
 import type { Repository } from '../registry/index.js';
 import { limit } from '../util/limit.js';
 import { printable } from '../util/printable.js';
@@ -27,12 +26,10 @@ import { isAttestation } from '../image/platform.js';
  */
 
 /** Where a blob can be mounted from (a cross-repository mount within `registry`). */
-export interface MountHint {
-  readonly registry: string;
-  readonly repository: string;
-}
+export type MountHint = MountFrom;
 
-export type RegistryLayer = Layer & LayerVerifyHints & AbsentLayerHint & { readonly mountFrom: MountHint };
+/** A layer as a registry source reads it: the Layer fields it declares (absent, diffIdDeclared), and always where it lives. */
+export type RegistryLayer = Layer & { readonly mountFrom: MountHint };
 export type RegistryImage = Image & { readonly layers: readonly RegistryLayer[]; readonly mountFrom: MountHint };
 export type RegistryIndex = ImageIndex & { readonly mountFrom: MountHint };
 /** A manifest that is not a runnable image (an SBOM, a signature, an attestation): its blobs go byte for byte. */
@@ -40,8 +37,7 @@ export type RegistryItem = RegistryImage | RegistryIndex | Artifact;
 
 /** The mount hint of a layer, image or index from a registry source; undefined for other sources. */
 export function mountHintOf(x: Layer | Image | ImageIndex): MountHint | undefined {
-  const hint = (x as { mountFrom?: unknown }).mountFrom;
-  return typeof hint === 'object' && hint !== null ? (hint as MountHint) : undefined;
+  return 'mountFrom' in x ? x.mountFrom : undefined;
 }
 
 /** Manifests one source may lead to (the top one included), unless told otherwise. */
@@ -156,8 +152,12 @@ class RegistryReader {
         source: registryBlobSource(this.repo, l.digest, l.size),
         mountFrom: this.hint,
       };
-      // Foreign layers live at their URLs; registries usually do not hold them, and copies leave them out.
-      if (isForeignLayerMediaType(l.mediaType) && l.urls?.length) layer.absent = true;
+      // Foreign layers live at their URLs; registries usually do not hold them, and copies
+      // leave them out (publish keeps the descriptor of a layer declared foreign, as for archives).
+      if (isForeignLayerMediaType(l.mediaType)) {
+        layer.foreign = true;
+        if (l.urls?.length) layer.absent = true;
+      }
       if (l.urls?.length) layer.urls = l.urls;
       if (l.annotations && Object.keys(l.annotations).length > 0) layer.annotations = l.annotations;
       return layer;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { TarpushError, isTarpushError } from '../errors.js';
 import { snippet } from '../util/printable.js';
-import type { BlobMeasure } from './measure.js';
+import type { BlobMeasure } from '../image/blob-measure.js';
 
 /**
  * One tar archive being written: entries are streamed with tar-stream into a temp file

@@ -10,7 +10,7 @@ import type { ImageSink, ProgressFn } from '../image/sink.js';
 import type { ByteSource, Descriptor } from '../image/types.js';
 import { isForeignLayerMediaType } from '../image/validate.js';
 import { printable } from '../util/printable.js';
-import { BlobMeasure } from './measure.js';
+import { BlobMeasure } from '../image/blob-measure.js';
 import { TarFile, archiveWriteError, tempBeside } from './tar-file.js';
 
 /**

@@ -14,7 +14,7 @@ import { indexTar } from '../../src/archive/tar-index.js';
 import { imagesFromManifestJson, readManifestJson } from '../../src/archive/formats/manifest-json.js';
 import { spool } from '../../src/archive/spool.js';
 import { bufferSource } from '../../src/image/sources.js';
-import { shutdownVerifyPool, verifyImage } from '../../src/image/verify.js';
+import { verifyImage } from '../../src/image/verify.js';
 import type { Archive, Artifact, Image, ImageIndex } from '../../src/image/types.js';
 import { fixturesDir, expectedFacts } from '../support/fixtures.js';
 import { packTar, tempDir, writeTemp } from './support/build-tar.js';
@@ -177,7 +177,6 @@ describe('artifacts', () => {
       const other = Buffer.alloc(b.size, 0x20);
       await assert.rejects(verifyImage({ ...att, blobs: [{ ...b, source: bufferSource(other, 'changed') }] }), tarpushError('DIGEST_MISMATCH'));
     });
-    await shutdownVerifyPool();
   });
 });
 

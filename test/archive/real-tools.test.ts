@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { openArchive } from '../../src/archive/open.js';
 import type { Image } from '../../src/image/types.js';
-import { shutdownVerifyPool, verifyImage } from '../../src/image/verify.js';
+import { verifyImage } from '../../src/image/verify.js';
 import { tempDir } from './support/build-tar.js';
 
 /**
@@ -41,7 +41,6 @@ before(async () => {
   await run('skopeo', ['copy', '-q', `oci:${layout}:t1`, `oci-archive:${join(dir, 'oci.tar')}:v1`]);
 });
 after(async () => {
-  await shutdownVerifyPool();
   await cleanup();
 });
 

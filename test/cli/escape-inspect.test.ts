@@ -111,4 +111,15 @@ describe('reportError: one line whatever the message', () => {
     reportError('thrown\rstring', t2);
     assert.equal(t2.err(), 'tarpush: thrown\\rstring\n');
   });
+
+  it('a programming error (RangeError: library misuse) exits 70 as an internal error, not 1 as if the registry failed', () => {
+    const t = io();
+    assert.equal(reportError(new RangeError('concurrency must be a positive integer, got 0'), t), 70);
+    assert.equal(t.err(), 'tarpush: internal error: concurrency must be a positive integer, got 0\n');
+    const debug = io();
+    debug.env = { TARPUSH_DEBUG: '1' };
+    assert.equal(reportError(new TypeError('x is not a function'), debug), 70);
+    assert.match(debug.err(), /^tarpush: internal error: x is not a function\nTypeError: x is not a function\n {4}at /);
+    assert.equal(reportError(new Error('ECONNRESET'), io()), 1, 'other untyped failures keep exit 1');
+  });
 });

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main.js';
-import { shutdownVerifyPool } from '../../src/image/verify.js';
 import { makeMalformedCorpus, type MalformedCase } from './make-malformed.js';
 
 /**
@@ -20,7 +19,6 @@ before(async () => {
   cases = await makeMalformedCorpus(dir);
 });
 after(async () => {
-  await shutdownVerifyPool();
   await rm(dir, { recursive: true, force: true });
 });
 

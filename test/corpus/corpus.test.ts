@@ -132,7 +132,7 @@ describe('readers reject every malformed archive with its code', { skip: existsS
   it('openArchive (+ verifyImage for needsVerify cases) fails bounded, with the expected code', { timeout: 15 * 60_000 }, async () => {
     const { openArchive } = (await import(pathToFileURL(openModule).href)) as { openArchive: (path: string) => Promise<OpenedArchive> };
     const verifyMod = existsSync(verifyModule)
-      ? ((await import(pathToFileURL(verifyModule).href)) as { verifyImage?: (img: AnyImage) => Promise<unknown>; shutdownVerifyPool?: () => Promise<void> })
+      ? ((await import(pathToFileURL(verifyModule).href)) as { verifyImage?: (img: AnyImage) => Promise<unknown> })
       : undefined;
     const verifyImage = verifyMod?.verifyImage;
     const dir = mkdtempSync(join(tmpdir(), 'tarpush-corpus-run-'));
@@ -178,7 +178,6 @@ describe('readers reject every malformed archive with its code', { skip: existsS
         if (rssGrowth > RSS_GROWTH_LIMIT) disagreements.push(`${c.name}: peak RSS grew by ${Math.round(rssGrowth / 2 ** 20)} MiB`);
       }
     } finally {
-      await verifyMod?.shutdownVerifyPool?.(); // verification runs on worker threads
       rmSync(dir, { recursive: true, force: true });
     }
     assert.deepEqual(disagreements, [], `cases where the reader disagrees with the corpus:\n${disagreements.join('\n')}`);

@@ -8,7 +8,7 @@ import { openArchive } from '../../src/archive/open.js';
 import type { Digest } from '../../src/image/digest.js';
 import { bufferSource, fileRangeSource } from '../../src/image/sources.js';
 import type { Image, Layer } from '../../src/image/types.js';
-import { shutdownVerifyPool, verifyImage, verifyingSource, verifyLayer } from '../../src/image/verify.js';
+import { LayerVerifier, verifyImage, verifyLayer } from '../../src/image/verify.js';
 import { packTar, tempDir, writeTemp } from '../archive/support/build-tar.js';
 import { tarpushError } from '../archive/support/assert-error.js';
 import { Blobs, kanikoEntries, makeConfig, makeLayer, ociImage, ociIndex, ociLayoutEntries, sha, type LayerBlob } from '../archive/support/images.js';
@@ -17,13 +17,14 @@ let dir: string;
 let cleanup: () => Promise<void>;
 let gz: LayerBlob;
 let plain: LayerBlob;
+const verifier = new LayerVerifier();
 before(async () => {
   ({ dir, cleanup } = await tempDir());
   gz = await makeLayer({ 'a/b': 'hello world\n'.repeat(1000) });
   plain = await makeLayer({ 'c/d': 'plain' }, 'none');
 });
 after(async () => {
-  await shutdownVerifyPool();
+  await verifier.close();
   await cleanup();
 });
 
@@ -88,7 +89,7 @@ describe('verifyLayer', () => {
 
 describe('verifyingSource', () => {
   it('errors the stream being read and rejects `verified` when the stored digest is wrong', async () => {
-    const { source, verified } = verifyingSource(memLayer(gz, { digest: zero }));
+    const { source, verified } = verifier.verifyingSource(memLayer(gz, { digest: zero }));
     await assert.rejects(buffer(source.open()), tarpushError('DIGEST_MISMATCH'));
     await assert.rejects(verified, tarpushError('DIGEST_MISMATCH'));
   });
@@ -96,13 +97,13 @@ describe('verifyingSource', () => {
   it('lets the stream end at wire speed and rejects `verified` when only the diff_id is wrong', async () => {
     // The upload may commit a blob whose bytes match their digest; no manifest is written
     // until `verified` settles, so a wrong diff_id still publishes nothing.
-    const { source, verified } = verifyingSource(memLayer(gz, { diffId: zero }));
+    const { source, verified } = verifier.verifyingSource(memLayer(gz, { diffId: zero }));
     assert.deepEqual(await buffer(source.open()), gz.stored);
     await assert.rejects(verified, tarpushError('DIFF_ID_MISMATCH'));
   });
 
   it('passes partial reads through unchecked and resolves after the first full read', async () => {
-    const { source, verified } = verifyingSource(memLayer(gz));
+    const { source, verified } = verifier.verifyingSource(memLayer(gz));
     assert.equal(source.size, gz.size);
     assert.deepEqual(await buffer(source.open(5, 50)), gz.stored.subarray(5, 50));
     let settled = false;
@@ -115,7 +116,7 @@ describe('verifyingSource', () => {
   });
 
   it('a full read aborted half-way leaves `verified` pending and does not leak a worker job', async () => {
-    const { source, verified } = verifyingSource(memLayer(gz));
+    const { source, verified } = verifier.verifyingSource(memLayer(gz));
     const s = source.open();
     s.destroy();
     let settled = false;
@@ -134,11 +135,11 @@ describe('worker lifetime', () => {
     const verifyJs = new URL('../../src/image/verify.js', import.meta.url).href;
     const sourcesJs = new URL('../../src/image/sources.js', import.meta.url).href;
     const script = `
-      const { verifyingSource } = await import(${JSON.stringify(verifyJs)});
+      const { LayerVerifier } = await import(${JSON.stringify(verifyJs)});
       const { fileRangeSource } = await import(${JSON.stringify(sourcesJs)});
       const source = fileRangeSource(${JSON.stringify(file)}, 0, ${stored.length}, 'idle');
       const layer = { digest: ${JSON.stringify(sha(stored))}, size: ${stored.length}, mediaType: 'x+gzip', compression: 'gzip', diffId: ${JSON.stringify(zero)}, source };
-      const s = verifyingSource(layer).source.open();
+      const s = new LayerVerifier().verifyingSource(layer).source.open();
       s.once('readable', () => { s.read(1); console.log('started'); });
     `;
     const scriptFile = await writeTemp(dir, 'idle.mjs', Buffer.from(script));

@@ -56,6 +56,21 @@ describe('OciLayout blobs', () => {
     assert.equal(await layout.hasBlob(claimed), false);
   });
 
+  it('stops reading a source that yields more than its size at the first byte too many (no temp file grows)', async () => {
+    const before = await blobFiles();
+    let produced = 0;
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const endless: ByteSource = {
+      size: 100,
+      location: 'endless.tar',
+      // Bounded for the test: 256 MiB at most, far more than the check may read.
+      open: () => new Readable({ read() { produced += chunk.length; this.push(produced > 256 * 2 ** 20 ? null : chunk); } }),
+    };
+    await assert.rejects(layout.putBlob(sha256('x'), endless), (e) => isTarpushError(e, 'SIZE_MISMATCH') && /more than 100 bytes/.test(e.message));
+    assert.ok(produced < 8 * 2 ** 20, `read ${produced} bytes`);
+    assert.deepEqual(await blobFiles(), before, 'no blob and no temp file added');
+  });
+
   it('removes the temp file when the source fails midway', async () => {
     const before = await blobFiles();
     const failing: ByteSource = {

@@ -13,8 +13,9 @@ import { imagesFromManifestJson, type ManifestJsonEntry } from './manifest-json.
  * because nothing in the archive states its digest.
  *
  * The manifest is built as Docker v2 schema 2 with the layer media type matching each
- * layer's compression (`…rootfs.diff.tar` for uncompressed). Publishers that compress
- * uncompressed layers rebuild it with buildManifest and the new descriptors.
+ * layer's compression (`…rootfs.diff.tar` for uncompressed). A publish that compresses
+ * uncompressed layers patches these bytes with the new descriptors (publish/rewrite-manifest.ts
+ * rewriteManifest), keeping every other field.
  */
 export function readDockerSave(files: ArchiveFiles, entries: ManifestJsonEntry[]): Promise<ArchiveImage[]> {
   return imagesFromManifestJson(files, entries);

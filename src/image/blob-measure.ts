@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
 import { TarpushError } from '../errors.js';
-import type { Digest } from '../image/digest.js';
-import type { ProgressFn } from '../image/sink.js';
+import type { Digest } from './digest.js';
+import type { ProgressFn } from './sink.js';
 
 export interface ExpectedBlob {
   digest: Digest;
   size: number;
-  /** Where the bytes come from, for messages. */
-  location: string;
+  /** Where the bytes come from, for messages (printable). */
+  location?: string;
 }
 
 /**
- * Hashes and counts the bytes of one blob on their way into an archive. With `expected`,
- * a byte beyond the expected size fails before it is written (a tar entry's size is fixed
- * by its header), and `finish()` fails on a short blob or another digest, before the
- * writer would end the entry as if it were good.
+ * Hashes and counts the bytes of one blob on their way into a file sink: the one home of
+ * the "these bytes are the blob they claim to be" check for tar archives (tarball/) and OCI
+ * layouts (ocidir/blob.ts). With `expected`, a byte beyond the expected size fails before
+ * it is written (a tar entry's size is fixed by its header), and `finish()` fails on a
+ * short blob or another digest, before the writer would end the entry or rename the blob
+ * into place as if it were good.
  */
 export class BlobMeasure {
   private readonly hash = createHash('sha256');
@@ -39,7 +41,7 @@ export class BlobMeasure {
     const e = this.expected;
     if (e && this.size !== e.size) throw this.sizeError();
     if (e && digest !== e.digest) {
-      throw new TarpushError('DIGEST_MISMATCH', `blob from ${e.location} has digest ${digest}, expected ${e.digest}`, {
+      throw new TarpushError('DIGEST_MISMATCH', `blob${this.from()} has digest ${digest}, expected ${e.digest}`, {
         file: e.location,
         expected: e.digest,
         actual: digest,
@@ -48,10 +50,14 @@ export class BlobMeasure {
     return { digest, size: this.size };
   }
 
+  private from(): string {
+    return this.expected?.location ? ` from ${this.expected.location}` : '';
+  }
+
   private sizeError(): TarpushError {
     const e = this.expected!;
     const has = this.size > e.size ? `more than ${e.size}` : String(this.size);
-    return new TarpushError('SIZE_MISMATCH', `blob ${e.digest} from ${e.location} has ${has} bytes, expected ${e.size}`, {
+    return new TarpushError('SIZE_MISMATCH', `blob ${e.digest}${this.from()} has ${has} bytes, expected ${e.size}`, {
       file: e.location,
       expected: String(e.size),
       actual: String(this.size),
