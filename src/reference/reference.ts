@@ -93,7 +93,15 @@ function looksLikeRegistry(component: string): boolean {
  * `registry-1.docker.io/library/alpine`). `defaultTag` applies when neither tag nor digest
  * is given. Throws TarpushError('REFERENCE_INVALID') saying what is wrong.
  */
-export function parseReference(s: string, opts: { defaultTag?: string } = {}): Reference {
+export function parseReference(text: string, opts: { defaultTag?: string } = {}): Reference {
+  // skopeo's transport name for a registry: the same reference.
+  const s = text.startsWith('docker://') ? text.slice('docker://'.length) : text;
+  const scheme = /^(https?):\/\//i.exec(s);
+  if (scheme) {
+    const rest = s.slice(scheme[0].length);
+    const hint = scheme[1]!.toLowerCase() === 'http' ? ' (for a registry that speaks plain HTTP add --plain-http)' : '';
+    throw invalid(s, `a reference has no URL scheme: write ${JSON.stringify(rest)}${hint}`);
+  }
   if (s === '') throw invalid(s, 'empty reference');
   if (/\s/.test(s)) throw invalid(s, 'contains whitespace');
   if (/^[a-f0-9]{64}$/.test(s)) {

@@ -225,15 +225,37 @@ export function isCertificateError(err: unknown): boolean {
   return codesOf(err).some((c) => CERT_CODE.test(c));
 }
 
+/** What a connection failure means, in words, for the codes people meet first. */
+const PLAIN_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens on that port?)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** Whether an https request met a server that answers in plain HTTP (the TLS record is not TLS). */
+export function isPlainHttpAnswer(err: unknown): boolean {
+  return codesOf(err).includes('ERR_SSL_WRONG_VERSION_NUMBER') || /wrong version number|packet length too long|http request/i.test(err instanceof Error ? err.message : '');
+}
+
 /** A TarpushError (NETWORK_ERROR or TIMEOUT) for a request that got no answer. */
 export function networkError(err: unknown, method: string, url: URL | string, what: string): TarpushError {
   if (err instanceof TarpushError) return err;
   const codes = codesOf(err);
   const code = codes[0];
   const timeout = codes.some((c) => TIMEOUT_CODES.has(c));
+  const details = { method, url: safeUrl(url), ...(code ? { errno: code } : {}) };
+  const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol === 'https:' && isPlainHttpAnswer(err)) {
+    // OpenSSL's record-layer dump says nothing a user can act on.
+    return new TarpushError('NETWORK_ERROR', `${what}: ${u.host} speaks plain HTTP, not HTTPS (${method} ${safeUrl(url)}); use --plain-http`, details, { cause: err });
+  }
+  const plain = codes.map((c) => PLAIN_REASONS[c]).find((r) => r !== undefined);
+  if (plain) return new TarpushError('NETWORK_ERROR', `${what}: ${method} ${safeUrl(url)}: ${plain}`, details, { cause: err });
   const raw = err instanceof Error ? err.message : String(err);
   let hint = '';
   if (isCertificateError(err)) hint = ' (TLS certificate not trusted: pass the registry CA with --ca-file, or --insecure)';
   const message = `${what}: ${method} ${safeUrl(url)} failed: ${snippet(redactSecrets(raw), 300)}${code && !raw.includes(code) ? ` (${code})` : ''}${hint}`;
-  return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, { method, url: safeUrl(url), ...(code ? { errno: code } : {}) }, { cause: err });
+  return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, details, { cause: err });
 }
