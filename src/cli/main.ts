@@ -21,6 +21,8 @@ export const verbs: Record<string, { summary: string; load: () => Promise<Comman
   manifest: { summary: 'print the raw manifest of a registry reference (digest checked)', load: () => import('./manifest.js') },
   config: { summary: 'print the raw config blob of an image in a registry (digest checked)', load: () => import('./config.js') },
   blob: { summary: 'stream a blob of a repository to stdout (digest checked, resumed on breaks)', load: () => import('./blob.js') },
+  login: { summary: 'check credentials against a registry and save them (docker config.json)', load: () => import('./login.js') },
+  logout: { summary: 'remove the saved credentials of a registry', load: () => import('./logout.js') },
   completion: { summary: 'print a bash/zsh completion script (tarpush completion >> ~/.bashrc)', load: () => import('./completion.js') },
 };
 

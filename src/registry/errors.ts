@@ -1,6 +1,6 @@
 import { TarpushError, type ErrorCode } from '../errors.js';
 import { printable, snippet } from '../util/printable.js';
-import type { Credential } from './credentials/index.js';
+import { describeSource, type Credential } from './credentials/types.js';
 
 /**
  * Registry answers and network failures as TarpushErrors. A message names what was being
@@ -21,7 +21,20 @@ export interface AuthContext {
   /** Whether a credential (not anonymous) stood behind what was sent. */
   withCredential: boolean;
   scopes?: readonly string[];
+  /** Where the credential came from (a Credential's `source`), to name it when it is refused. */
+  source?: string;
+  /** Credential helpers the search passed over because they are not installed. */
+  missingHelpers?: readonly string[];
 }
+
+/** `; log in with tarpush login HOST` and, when some were skipped, the helpers that are not installed. */
+export function loginHint(registry: string, missingHelpers: readonly string[] = []): string {
+  const missing = missingHelpers.length ? ` (${missingHelpers.join(', ')} ${missingHelpers.length > 1 ? 'are' : 'is'} not installed, so ${missingHelpers.length > 1 ? 'they were' : 'it was'} skipped)` : '';
+  return `; log in with tarpush login ${registry}${missing}`;
+}
+
+/** ` from SOURCE` for a refused credential. */
+const fromSource = (auth: AuthContext | undefined): string => (auth?.source ? ` from ${describeSource(auth.source)}` : '');
 
 /** `scheme://host[:port]/path`: no user info, no query, no fragment. */
 export function safeUrl(url: URL | string): string {
@@ -144,18 +157,26 @@ export function statusError(input: StatusErrorInput): TarpushError {
   let code: ErrorCode;
   let hint = '';
   const scopes = input.auth?.scopes?.length ? ` (scope ${input.auth.scopes.join(' ')})` : '';
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return 'REGISTRY';
+    }
+  })();
+  const login = loginHint(host, input.auth?.missingHelpers);
   if (input.status === 401) {
     if (input.authError === 'insufficient_scope' || input.auth?.sent === 'bearer') {
       code = input.auth?.withCredential ? 'AUTH_DENIED' : 'AUTH_REQUIRED';
       hint = input.auth?.withCredential
-        ? `: the credential is not allowed${scopes}`
-        : `: anonymous access is not allowed${scopes}; log in first`;
+        ? `: the credential${fromSource(input.auth)} is not allowed${scopes}`
+        : `: anonymous access is not allowed${scopes}${login}`;
     } else if (input.auth?.sent === 'basic') {
       code = 'CREDENTIALS_INVALID';
-      hint = ': the registry refused the username/password';
+      hint = `: the registry refused the username/password${fromSource(input.auth)}`;
     } else {
       code = 'AUTH_REQUIRED';
-      hint = ': authentication required; log in first';
+      hint = `: authentication required${login}`;
     }
   } else if (input.status === 403 || registryCode === 'DENIED') {
     code = 'AUTH_DENIED';
