@@ -1,4 +1,5 @@
 import { TarpushError, type ErrorCode } from '../errors.js';
+import { DOCKER_HUB_REGISTRY } from '../reference/registry-host.js';
 import { printable, snippet } from '../util/printable.js';
 import { describeSource, type Credential } from './credentials/types.js';
 
@@ -30,7 +31,7 @@ export interface AuthContext {
 /** `; log in with tarpush login HOST` and, when some were skipped, the helpers that are not installed. */
 export function loginHint(registry: string, missingHelpers: readonly string[] = []): string {
   const missing = missingHelpers.length ? ` (${missingHelpers.join(', ')} ${missingHelpers.length > 1 ? 'are' : 'is'} not installed, so ${missingHelpers.length > 1 ? 'they were' : 'it was'} skipped)` : '';
-  return `; log in with tarpush login ${registry}${missing}`;
+  return `; log in with tarpush login ${registry === DOCKER_HUB_REGISTRY ? 'docker.io' : registry}${missing}`;
 }
 
 /** ` from SOURCE` for a refused credential. */
