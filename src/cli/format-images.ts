@@ -9,14 +9,22 @@ import { printable as p } from '../util/printable.js';
  * digests as they were listed), so each is escaped: a block is exactly its lines.
  * An index entry the archive does not carry gets a block saying so. No images: ''.
  */
-export function formatImages(images: readonly ((ImageDescription | NotCarriedDescription) & { position?: number; verified?: boolean })[]): string {
+export function formatImages(
+  images: readonly ((ImageDescription | NotCarriedDescription) & { position?: number; verified?: boolean })[],
+  pushed: ReadonlyArray<{ position: number; format: string; digest: string; mediaType: string }> = [],
+): string {
   const lines: string[] = [];
   images.forEach((d, i) => {
     if (i > 0) lines.push('');
     lines.push(`image ${d.position ?? i}: ${names(d)}`);
     lines.push(`  platform: ${p(platformText(d.platform))}${'attestation' in d && d.attestation ? ' (attestation)' : ''}`);
     if (d.index) lines.push(`  index:    ${p(d.index.digest)} (${p(d.index.mediaType)})`);
-    lines.push(`  manifest: ${p(d.digest)} (${p(d.mediaType)})`);
+    // The archive's own manifest; with plain layers push compresses them, so a registry gets another one.
+    const plain = isCarried(d) ? d.layers.filter((l) => l.compression === 'none' && !l.foreign).length : 0;
+    const own = plain > 0 ? `; as the archive has it: push compresses its ${plain} plain layer${plain > 1 ? 's' : ''}, see inspect --format keep` : '';
+    lines.push(`  manifest: ${p(d.digest)} (${p(d.mediaType)}${own})`);
+    const push = pushed.find((x) => x.position === d.position);
+    if (push) lines.push(`  pushed:   ${p(push.digest)} (${p(push.mediaType)}; what push --format ${p(push.format)} gives a registry${d.index ? ', for the index' : ''})`);
     if (!isCarried(d)) {
       lines.push('  not carried: the index lists it, the archive does not hold it');
       return;

@@ -2,10 +2,11 @@ import type { Argv } from 'yargs';
 import { TarpushError } from '../errors.js';
 import type { ArchiveImage } from '../image/types.js';
 import type { ClientOptions } from '../registry/options.js';
+import { assertCompressionSupported, zstdAvailable } from '../compress/zstd.js';
 import { checkTagArgument } from '../places/parse.js';
 import { publishDefaults, type CompressionOption, type FormatOption, type PublishOptions } from '../publish/options.js';
 import type { PublishResult } from '../publish/publish.js';
-import { printableJson } from '../util/printable.js';
+import { printable, printableJson } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { repeatable } from './parse.js';
 import { progressRenderer, type ProgressMode } from './progress.js';
@@ -46,7 +47,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
     z
       .option('platform', { type: 'string', describe: 'limit a multi-platform index to os/arch[/variant] (repeat the flag for more)' })
       .option('format', { choices: (opts.formats ?? ['keep', 'docker', 'oci']) as string[], default: opts.formats?.[0] ?? publishDefaults.format, describe: 'manifest format' })
-      .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: compressed layers as they are, plain layers gzipped)' })
+      .option('compression', compressionOption())
       .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
       .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
       .option('verify', { type: 'boolean', describe: 'hash every blob an oci: destination already holds before trusting it (by default blobs over 1 MiB are trusted by size)' })
@@ -60,12 +61,27 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write place:tag@digest (one per tag) to this file' })
       .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache ($XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
       .check((a) => {
+        checkCompression(a.compression);
         const level = a['compression-level'] as number;
         if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error('--compression-level must be 1..9');
         if (!Number.isInteger(a.jobs) || (a.jobs as number) < 1) throw new Error('--jobs must be a positive integer');
         return true;
       }),
   ) as unknown as Argv<T & PublishFlags>;
+}
+
+/** zstd is offered only where this Node can write it (node:zlib has it from 22.15 on). */
+function compressionOption() {
+  const describe = 'layer compression (keep: compressed layers as they are, plain layers gzipped)';
+  if (zstdAvailable()) return { choices: ['keep', 'gzip', 'zstd', 'none'], default: publishDefaults.compression, describe };
+  // No `choices` here: zstd is left out of the list, yet asking for it gets the reason.
+  return { type: 'string', default: publishDefaults.compression, describe: `${describe}: keep, gzip or none (zstd needs Node ≥ 22.15; this is ${process.versions.node})` } as const;
+}
+
+function checkCompression(value: unknown): void {
+  if (zstdAvailable() || value === 'keep' || value === 'gzip' || value === 'none') return;
+  if (value === 'zstd') assertCompressionSupported('zstd');
+  throw new Error(`--compression ${JSON.stringify(printable(String(value)))}: expected one of keep, gzip, none`);
 }
 
 export interface PublishRun {

@@ -1,10 +1,16 @@
+import { existsSync } from 'node:fs';
 import { TarpushError } from '../errors.js';
 import { printable } from '../util/printable.js';
 import type { CliIO } from './io.js';
 import { parseVerb, repeatable } from './parse.js';
 import { runPublish, withPublishFlags } from './publish-command.js';
 
-const description = `Publish an image archive to a registry or an OCI layout directory.
+const description = `Positionals:
+  source       archive path, OCI layout directory, or - (stdin)
+  destination  registry/repo[:tag], oci:DIR[:tag], oci-archive:FILE[:tag],
+               docker-archive:FILE[:repo:tag]
+
+Publish an image archive to a registry or an OCI layout directory.
 
 <source> is a kaniko --tar-path tarball, a docker save archive (any Docker version), an OCI
 image layout (archive or directory), any of them compressed (gzip, zstd, xz, bzip2), or -
@@ -32,10 +38,24 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (args._.length < 1) throw new TarpushError('USAGE', 'missing <source> (an archive path, an OCI layout directory, or -); see tarpush push --help');
   if (args._.length > 2) throw new TarpushError('USAGE', `too many arguments: ${args._.slice(2).map((a) => printable(String(a))).join(' ')} (one source and one destination; more destinations with -d)`);
   const [source, positional] = args._.map(String) as [string, string | undefined];
+  if (positional !== undefined) checkOrder(source, positional);
   return runPublish(args, io, {
     source,
     destinations: [...(positional ? [positional] : []), ...repeatable(args.destination)],
     extra: { image: args.image, all: args.all },
     several: !!args.all,
   });
+}
+
+const ARCHIVE_NAME = /\.(tar(\.\w+)?|tgz)$/;
+const PLACE_PREFIX = /^(oci|oci-archive|docker-archive|ocidir|docker):/;
+
+/**
+ * `push REGISTRY/REF archive.tar`: the arguments swapped. Said before anything is opened
+ * (the source would otherwise fail as a missing file named like a reference).
+ */
+function checkOrder(source: string, destination: string): void {
+  if (source === '-' || existsSync(source) || PLACE_PREFIX.test(source) || PLACE_PREFIX.test(destination)) return;
+  if (!(existsSync(destination) || ARCHIVE_NAME.test(destination))) return;
+  throw new TarpushError('USAGE', `${printable(source)} is not a file and ${printable(destination)} looks like an archive: the source comes first; did you mean tarpush push ${printable(destination)} ${printable(source)}?`);
 }

@@ -23,7 +23,7 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryFlags> {
     .option('username', { alias: 'u', type: 'string', describe: 'registry user name (password from --password-stdin or TARPUSH_PASSWORD)' })
     .option('password-stdin', { type: 'boolean', describe: 'read the password (or token) from standard input' })
     .option('authfile', { type: 'string', describe: 'credentials file (docker config.json or containers auth.json)' })
-    .option('insecure', { type: 'boolean', describe: 'do not verify the registry TLS certificate' })
+    .option('insecure', { type: 'boolean', describe: 'do not verify the registry TLS certificate (still https: unlike kaniko and crane, plain HTTP needs --plain-http)' })
     .option('plain-http', { type: 'boolean', describe: 'use http:// (loopback registries fall back to it on their own)' })
     .option('ca-file', { type: 'string', describe: 'extra CA certificate (PEM) to trust' })
     .option('retries', { type: 'number', describe: `times a failed request is repeated (default ${clientDefaults.retries})` })

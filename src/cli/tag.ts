@@ -1,4 +1,5 @@
-import { parseReference, withTag } from '../reference/index.js';
+import { TarpushError } from '../errors.js';
+import { formatReference, parseReference, withTag, type Reference } from '../reference/index.js';
 import { printable } from '../util/printable.js';
 import { errorLine } from './report-error.js';
 import type { CliIO } from './io.js';
@@ -33,6 +34,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (!args) return 0;
   const ref = parseReference(args.reference, { defaultTag: 'latest' });
   const tags = args.tags.map(String);
+  for (const tag of tags) checkTagWord(ref, tag);
   for (const tag of tags) withTag(ref, tag); // bad tags are usage errors before any request
   // Loaded after parsing: --help and usage errors do not pay for the HTTP stack.
   const { addTags } = await import('../remote/add-tags.js');
@@ -46,4 +48,24 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw result.failed[0]!.error;
   }
   return 0;
+}
+
+/**
+ * `tag repo:1 repo:2` is docker's habit (`docker tag SOURCE TARGET`): here each word after the
+ * reference is a bare tag, so a reference there gets what was probably meant.
+ */
+function checkTagWord(ref: Reference, word: string): void {
+  if (!word.includes('/') && !word.includes(':') && !word.includes('@')) return;
+  const shown = printable(word);
+  let target: Reference;
+  try {
+    target = parseReference(word);
+  } catch {
+    throw new TarpushError('USAGE', `tag ${shown}: each word after the reference is a bare tag (e.g. v2, latest)`);
+  }
+  if (target.registry === ref.registry && target.repository === ref.repository && target.tag && !target.digest) {
+    throw new TarpushError('USAGE', `tag ${shown}: tags are bare words here; did you mean tarpush tag ${printable(ref.original)} ${printable(target.tag)}?`);
+  }
+  const source = printable(formatReference(ref));
+  throw new TarpushError('USAGE', `tag ${shown}: tarpush tag adds tags in the same repository (bare words, e.g. v2); to put ${source} under another name use tarpush copy ${source} ${shown}`);
 }

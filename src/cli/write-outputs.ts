@@ -4,6 +4,7 @@ import { access, appendFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { TarpushError } from '../errors.js';
 import type { PublishResult } from '../publish/publish.js';
+import { ggcrName } from '../reference/index.js';
 import { isPrintable, printable } from '../util/printable.js';
 
 export interface OutputFiles {
@@ -51,6 +52,7 @@ function line(text: string): string {
  * - --digest-file: the first destination's digest (one line per image with --all);
  * - --image-name-with-digest-file: `place@digest` per destination (and image);
  * - --image-name-tag-with-digest-file: `place:tag@digest` per tag written;
+ *   (in both name files Docker Hub is `index.docker.io/…`, as kaniko writes it);
  * - GITHUB_OUTPUT: `digest=` and `image=` of the first image's first destination; with
  *   several images or destinations also `images`, a multi-line value of every `place@digest`.
  */
@@ -62,9 +64,10 @@ export async function writeOutputs(results: PublishResult[], files: OutputFiles)
   if (files.digestFile) {
     await writeFile(files.digestFile, results.length === 1 ? line(first.digest).trimEnd() : results.map((r) => line(r.digest)).join(''));
   }
-  if (files.imageNameWithDigestFile) await writeFile(files.imageNameWithDigestFile, names.map(line).join(''));
+  // kaniko's two name files name Docker Hub as go-containerregistry does: index.docker.io/….
+  if (files.imageNameWithDigestFile) await writeFile(files.imageNameWithDigestFile, names.map((n) => line(ggcrName(n))).join(''));
   if (files.imageNameTagWithDigestFile) {
-    const tagged = dests.flatMap((d) => d.tags.filter((t) => t.live).map((t) => line(`${t.reference}@${d.digest}`)));
+    const tagged = dests.flatMap((d) => d.tags.filter((t) => t.live).map((t) => line(ggcrName(`${t.reference}@${d.digest}`))));
     await writeFile(files.imageNameTagWithDigestFile, tagged.join(''));
   }
   if (files.githubOutput) {

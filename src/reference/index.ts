@@ -8,6 +8,8 @@ export {
   withTag,
   withDigest,
   referenceEquals,
+  normaliseName,
+  ggcrName,
   isTag,
   NAME_MAX_LENGTH,
   TAG_MAX_LENGTH,

@@ -82,9 +82,13 @@ function checkPath(input: string, path: string): void {
   }
 }
 
-/** Docker's rule: the first component names a registry when it has "." or ":" or is "localhost". */
+/**
+ * Docker's rule (distribution/reference splitDockerDomain): the first component names a
+ * registry when it has "." or ":", is "localhost", or has an upper-case letter (repository
+ * paths never do).
+ */
 function looksLikeRegistry(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost';
+  return component.includes('.') || component.includes(':') || component === 'localhost' || component !== component.toLowerCase();
 }
 
 /**
@@ -93,7 +97,15 @@ function looksLikeRegistry(component: string): boolean {
  * `registry-1.docker.io/library/alpine`). `defaultTag` applies when neither tag nor digest
  * is given. Throws TarpushError('REFERENCE_INVALID') saying what is wrong.
  */
-export function parseReference(s: string, opts: { defaultTag?: string } = {}): Reference {
+export function parseReference(text: string, opts: { defaultTag?: string } = {}): Reference {
+  // skopeo's transport name for a registry: the same reference.
+  const s = text.startsWith('docker://') ? text.slice('docker://'.length) : text;
+  const scheme = /^(https?):\/\//i.exec(s);
+  if (scheme) {
+    const rest = s.slice(scheme[0].length);
+    const hint = scheme[1]!.toLowerCase() === 'http' ? ' (for a registry that speaks plain HTTP add --plain-http)' : '';
+    throw invalid(s, `a reference has no URL scheme: write ${JSON.stringify(rest)}${hint}`);
+  }
   if (s === '') throw invalid(s, 'empty reference');
   if (/\s/.test(s)) throw invalid(s, 'contains whitespace');
   if (/^[a-f0-9]{64}$/.test(s)) {
@@ -189,4 +201,28 @@ export function withDigest(r: Reference, d: Digest | string): Reference {
 /** Same registry, repository, tag and digest (the text the user wrote does not matter). */
 export function referenceEquals(a: Reference, b: Reference): boolean {
   return a.registry === b.registry && a.repository === b.repository && a.tag === b.tag && a.digest === b.digest;
+}
+
+/**
+ * The one normal form for comparing names written different ways (`alpine:3`,
+ * `library/alpine:3`, `docker.io/library/alpine:3`, `index.docker.io/…`, `Registry.Example/…`):
+ * parseReference's reading with a missing tag meaning `latest`, Docker Hub written `docker.io`
+ * as the docker CLI prints it. Text that is no valid reference is compared as written.
+ */
+export function normaliseName(text: string): string {
+  let r: Reference;
+  try {
+    r = parseReference(text.trim(), { defaultTag: 'latest' });
+  } catch {
+    return text.trim();
+  }
+  return formatReference({ ...r, registry: r.registry === DOCKER_HUB_REGISTRY ? 'docker.io' : r.registry });
+}
+
+/**
+ * A registry reference as go-containerregistry (and so kaniko) prints it: Docker Hub is
+ * `index.docker.io`. Other text is returned unchanged.
+ */
+export function ggcrName(text: string): string {
+  return text.startsWith(`${DOCKER_HUB_REGISTRY}/`) ? `index.docker.io/${text.slice(DOCKER_HUB_REGISTRY.length + 1)}` : text;
 }

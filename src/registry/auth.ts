@@ -1,7 +1,7 @@
 import { TarpushError } from '../errors.js';
 import { type Challenge, challengeScopes, pickChallenge } from './challenge.js';
-import { findCredential, type Credential } from './credentials/index.js';
-import { credentialSecrets, type AuthContext } from './errors.js';
+import { lookUpCredential, type Credential } from './credentials/index.js';
+import { credentialSecrets, loginHint, type AuthContext } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { normaliseScopes } from './scope.js';
 import { TokenCache, TokenFetcher, type Token, type TokenEndpoint } from './token.js';
@@ -27,6 +27,8 @@ export class Authenticator {
   private scheme: Scheme = 'unknown';
   private endpoint: TokenEndpoint | undefined;
   private credential: Promise<Credential | undefined> | undefined;
+  /** Helpers the credential search skipped (not installed): a 401 says so. */
+  private missingHelpers: string[] = [];
   private readonly tokens = new TokenCache();
   private readonly fetcher: TokenFetcher;
   private announced = false;
@@ -57,7 +59,8 @@ export class Authenticator {
   }
 
   private getCredential(): Promise<Credential | undefined> {
-    this.credential ??= findCredential(this.registry, this.opts.credentials).then((c) => {
+    this.credential ??= lookUpCredential(this.registry, this.opts.credentials).then(({ credential: c, missingHelpers }) => {
+      this.missingHelpers = missingHelpers;
       if (c) for (const s of credentialSecrets(c)) this.secrets.add(s);
       return c;
     });
@@ -79,11 +82,11 @@ export class Authenticator {
     const credential = await this.getCredential();
     if (credential?.kind === 'bearer') {
       this.announce('bearer', credential);
-      return { header: `Bearer ${credential.token}`, context: { sent: 'bearer', withCredential: true, scopes: wanted } };
+      return { header: `Bearer ${credential.token}`, context: { sent: 'bearer', withCredential: true, scopes: wanted, source: credential.source } };
     }
     if (this.scheme === 'basic') {
       if (!credential) {
-        throw new TarpushError('AUTH_REQUIRED', `${this.registry} requires a login (Basic auth) and no credential was found; log in first`, {
+        throw new TarpushError('AUTH_REQUIRED', `${this.registry} requires a login (Basic auth) and no credential was found${loginHint(this.registry, this.missingHelpers)}`, {
           registry: this.registry,
         });
       }
@@ -94,17 +97,18 @@ export class Authenticator {
       this.secrets.add(basic);
       return {
         header: `Basic ${basic}`,
-        context: { sent: 'basic', withCredential: true, scopes: wanted },
+        context: { sent: 'basic', withCredential: true, scopes: wanted, source: credential.source },
       };
     }
     const endpoint = this.endpoint!;
     const token = await this.tokens.obtain(endpoint, wanted, async () => {
-      const t = await this.fetcher.fetch(endpoint, wanted, credential);
+      const t = await this.fetcher.fetch(endpoint, wanted, credential, this.missingHelpers);
       this.secrets.add(t.value);
       return t;
     });
     this.announce('bearer', credential, wanted);
-    return { header: `Bearer ${token.value}`, token, context: { sent: 'bearer', withCredential: credential !== undefined, scopes: wanted } };
+    const from = credential ? { source: credential.source } : { missingHelpers: this.missingHelpers };
+    return { header: `Bearer ${token.value}`, token, context: { sent: 'bearer', withCredential: credential !== undefined, scopes: wanted, ...from } };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { TarpushError, type ErrorCode } from '../errors.js';
+import { DOCKER_HUB_REGISTRY } from '../reference/registry-host.js';
 import { printable, snippet } from '../util/printable.js';
-import type { Credential } from './credentials/index.js';
+import { describeSource, type Credential } from './credentials/types.js';
 
 /**
  * Registry answers and network failures as TarpushErrors. A message names what was being
@@ -21,7 +22,20 @@ export interface AuthContext {
   /** Whether a credential (not anonymous) stood behind what was sent. */
   withCredential: boolean;
   scopes?: readonly string[];
+  /** Where the credential came from (a Credential's `source`), to name it when it is refused. */
+  source?: string;
+  /** Credential helpers the search passed over because they are not installed. */
+  missingHelpers?: readonly string[];
 }
+
+/** `; log in with tarpush login HOST` and, when some were skipped, the helpers that are not installed. */
+export function loginHint(registry: string, missingHelpers: readonly string[] = []): string {
+  const missing = missingHelpers.length ? ` (${missingHelpers.join(', ')} ${missingHelpers.length > 1 ? 'are' : 'is'} not installed, so ${missingHelpers.length > 1 ? 'they were' : 'it was'} skipped)` : '';
+  return `; log in with tarpush login ${registry === DOCKER_HUB_REGISTRY ? 'docker.io' : registry}${missing}`;
+}
+
+/** ` from SOURCE` for a refused credential. */
+const fromSource = (auth: AuthContext | undefined): string => (auth?.source ? ` from ${describeSource(auth.source)}` : '');
 
 /** `scheme://host[:port]/path`: no user info, no query, no fragment. */
 export function safeUrl(url: URL | string): string {
@@ -144,18 +158,26 @@ export function statusError(input: StatusErrorInput): TarpushError {
   let code: ErrorCode;
   let hint = '';
   const scopes = input.auth?.scopes?.length ? ` (scope ${input.auth.scopes.join(' ')})` : '';
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return 'REGISTRY';
+    }
+  })();
+  const login = loginHint(host, input.auth?.missingHelpers);
   if (input.status === 401) {
     if (input.authError === 'insufficient_scope' || input.auth?.sent === 'bearer') {
       code = input.auth?.withCredential ? 'AUTH_DENIED' : 'AUTH_REQUIRED';
       hint = input.auth?.withCredential
-        ? `: the credential is not allowed${scopes}`
-        : `: anonymous access is not allowed${scopes}; log in first`;
+        ? `: the credential${fromSource(input.auth)} is not allowed${scopes}`
+        : `: anonymous access is not allowed${scopes}${login}`;
     } else if (input.auth?.sent === 'basic') {
       code = 'CREDENTIALS_INVALID';
-      hint = ': the registry refused the username/password';
+      hint = `: the registry refused the username/password${fromSource(input.auth)}`;
     } else {
       code = 'AUTH_REQUIRED';
-      hint = ': authentication required; log in first';
+      hint = `: authentication required${login}`;
     }
   } else if (input.status === 403 || registryCode === 'DENIED') {
     code = 'AUTH_DENIED';
@@ -225,15 +247,37 @@ export function isCertificateError(err: unknown): boolean {
   return codesOf(err).some((c) => CERT_CODE.test(c));
 }
 
+/** What a connection failure means, in words, for the codes people meet first. */
+const PLAIN_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens on that port?)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** Whether an https request met a server that answers in plain HTTP (the TLS record is not TLS). */
+export function isPlainHttpAnswer(err: unknown): boolean {
+  return codesOf(err).includes('ERR_SSL_WRONG_VERSION_NUMBER') || /wrong version number|packet length too long|http request/i.test(err instanceof Error ? err.message : '');
+}
+
 /** A TarpushError (NETWORK_ERROR or TIMEOUT) for a request that got no answer. */
 export function networkError(err: unknown, method: string, url: URL | string, what: string): TarpushError {
   if (err instanceof TarpushError) return err;
   const codes = codesOf(err);
   const code = codes[0];
   const timeout = codes.some((c) => TIMEOUT_CODES.has(c));
+  const details = { method, url: safeUrl(url), ...(code ? { errno: code } : {}) };
+  const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol === 'https:' && isPlainHttpAnswer(err)) {
+    // OpenSSL's record-layer dump says nothing a user can act on.
+    return new TarpushError('NETWORK_ERROR', `${what}: ${u.host} speaks plain HTTP, not HTTPS (${method} ${safeUrl(url)}); use --plain-http`, details, { cause: err });
+  }
+  const plain = codes.map((c) => PLAIN_REASONS[c]).find((r) => r !== undefined);
+  if (plain) return new TarpushError('NETWORK_ERROR', `${what}: ${method} ${safeUrl(url)}: ${plain}`, details, { cause: err });
   const raw = err instanceof Error ? err.message : String(err);
   let hint = '';
   if (isCertificateError(err)) hint = ' (TLS certificate not trusted: pass the registry CA with --ca-file, or --insecure)';
   const message = `${what}: ${method} ${safeUrl(url)} failed: ${snippet(redactSecrets(raw), 300)}${code && !raw.includes(code) ? ` (${code})` : ''}${hint}`;
-  return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, { method, url: safeUrl(url), ...(code ? { errno: code } : {}) }, { cause: err });
+  return new TarpushError(timeout ? 'TIMEOUT' : 'NETWORK_ERROR', message, details, { cause: err });
 }

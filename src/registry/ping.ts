@@ -51,12 +51,13 @@ export async function ping(registry: string, transport: Transport, opts: Resolve
       try {
         answered = await pingAt(http, transport);
       } catch (err2) {
-        throw networkError(
-          (err2 as TarpushError).cause ?? err2,
-          'GET',
-          new URL('/v2/', http),
-          `registry ping (https failed too: ${err.message})`,
-        );
+        const cause = (err2 as TarpushError).cause ?? err2;
+        const errno = (e: TarpushError | unknown) => (e instanceof TarpushError ? (e.details as { errno?: string }).errno : undefined);
+        // Refused (or not found) both ways: one reason, said once.
+        if (err2 instanceof TarpushError && errno(err2) !== undefined && errno(err2) === errno(err)) {
+          throw networkError(cause, 'GET', new URL('/v2/', http), `registry ping ${registry} (https and http)`);
+        }
+        throw networkError(cause, 'GET', new URL('/v2/', http), `registry ping (https failed too: ${err.message})`);
       }
       const status = answered.resp.status;
       if (!((status >= 200 && status < 300) || status === 401)) {

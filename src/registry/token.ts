@@ -1,8 +1,8 @@
 import { TarpushError } from '../errors.js';
 import { readText } from './body.js';
-import type { Credential } from './credentials/index.js';
+import { describeSource, type Credential } from './credentials/types.js';
 import { snippet } from '../util/printable.js';
-import { credentialSecrets, redactSecrets, safeUrl } from './errors.js';
+import { credentialSecrets, loginHint, redactSecrets, safeUrl } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { normaliseScopes, scopesCover } from './scope.js';
 import type { HttpResponse, Transport } from './transport.js';
@@ -105,7 +105,7 @@ export class TokenFetcher {
     private readonly registry: string,
   ) {}
 
-  async fetch(endpoint: TokenEndpoint, scopes: readonly string[], credential: Credential | undefined): Promise<Omit<Token, 'endpoint'>> {
+  async fetch(endpoint: TokenEndpoint, scopes: readonly string[], credential: Credential | undefined, missingHelpers: readonly string[] = []): Promise<Omit<Token, 'endpoint'>> {
     let realm: URL;
     try {
       realm = new URL(endpoint.realm);
@@ -145,8 +145,8 @@ export class TokenFetcher {
       const details = { status: resp.status, method, url: safeUrl(realm), phase: 'token', scopes: sorted };
       if (resp.status === 401) {
         throw credential
-          ? new TarpushError('CREDENTIALS_INVALID', `${what}: the token server refused the credentials from ${credential.source} (401)`, details)
-          : new TarpushError('AUTH_REQUIRED', `${what}: anonymous access refused (401); log in first`, details);
+          ? new TarpushError('CREDENTIALS_INVALID', `${what}: the token server refused the credentials from ${describeSource(credential.source)} (401)`, details)
+          : new TarpushError('AUTH_REQUIRED', `${what}: anonymous access refused (401)${loginHint(this.registry, missingHelpers)}`, details);
       }
       if (resp.status === 403) throw new TarpushError('AUTH_DENIED', `${what}: access denied (403)${body ? ` ${body}` : ''}`, details);
       throw new TarpushError('REGISTRY_ERROR', `${what}: answered ${resp.status}${body ? ` ${body}` : ''}`, details);

@@ -93,3 +93,25 @@ test('output paths are checked before anything is published', async (t) => {
   await assert.rejects(checkOutputPaths({ imageNameWithDigestFile: dir }), (e: unknown) => isTarpushError(e, 'USAGE') && /not a regular file/.test(e.message));
   await checkOutputPaths({ digestFile: join(dir, 'digest'), githubOutput: join(dir, 'gh') });
 });
+
+test('Docker Hub in the kaniko name files is index.docker.io/…, as kaniko writes it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tarpush-out-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = (n: string) => join(dir, n);
+  const hub: PublishResult = {
+    ...result,
+    destinations: [
+      {
+        destination: 'me/app:v1',
+        place: 'registry-1.docker.io/me/app',
+        digest,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        reference: `registry-1.docker.io/me/app@${digest}`,
+        tags: [{ tag: 'v1', reference: 'registry-1.docker.io/me/app:v1', live: true }],
+      },
+    ],
+  };
+  await writeOutputs([hub], { imageNameWithDigestFile: f('name'), imageNameTagWithDigestFile: f('nametag') });
+  assert.equal(await readFile(f('name'), 'utf8'), `index.docker.io/me/app@${digest}\n`);
+  assert.equal(await readFile(f('nametag'), 'utf8'), `index.docker.io/me/app:v1@${digest}\n`);
+});

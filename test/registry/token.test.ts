@@ -135,7 +135,7 @@ describe('TokenFetcher against a token server', () => {
     );
     assert.equal(err.details.phase, 'token');
     assert.ok(!err.message.includes('wrong-password-123'));
-    assert.match(err.message, /flag/);
+    assert.match(err.message, /from --username and --password-stdin/);
   });
 
   it('refuses to send a secret to a plain-http realm on another host', async () => {

@@ -10,6 +10,8 @@ export interface HelperOptions {
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
   debug: (message: string) => void;
+  /** Told the program name of a helper that is not installed (the search goes on without it). */
+  onMissing?: (program: string) => void;
 }
 
 /**
@@ -34,6 +36,7 @@ export function runCredentialHelper(name: string, serverUrl: string, opts: Helpe
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number | null };
           if (e.code === 'ENOENT') {
             opts.debug(`${program} not found on PATH; skipping it`);
+            opts.onMissing?.(program);
             return resolve(undefined);
           }
           if (e.code === 'EACCES') return reject(fail('cannot be run (permission denied)'));

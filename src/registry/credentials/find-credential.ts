@@ -6,7 +6,7 @@ import { credentialFromEntry } from './auth-entry.js';
 import { readAuthFile, type AuthFile } from './auth-file.js';
 import { matchAuthKey } from './auth-key-match.js';
 import { DEFAULT_HELPER_TIMEOUT_MS, runCredentialHelper, type HelperOptions } from './credential-helper.js';
-import type { Credential, CredentialOptions } from './types.js';
+import type { Credential, CredentialLookup, CredentialOptions } from './types.js';
 
 /**
  * Find the credential for `registry`; the first place that has one wins:
@@ -24,12 +24,26 @@ import type { Credential, CredentialOptions } from './types.js';
  * by an archive rather than by the user gets only what the files hold for it.
  */
 export async function findCredential(registry: string, opts: CredentialOptions = {}): Promise<Credential | undefined> {
+  return (await lookUpCredential(registry, opts)).credential;
+}
+
+/** findCredential, and the helpers it had to pass over because they are not installed (for a 401 to mention). */
+export async function lookUpCredential(registry: string, opts: CredentialOptions = {}): Promise<CredentialLookup> {
+  const missingHelpers: string[] = [];
+  const credential = await search(registry, opts, (program) => {
+    if (!missingHelpers.includes(program)) missingHelpers.push(program);
+  });
+  return { ...(credential ? { credential } : {}), missingHelpers };
+}
+
+async function search(registry: string, opts: CredentialOptions, onMissing: (program: string) => void): Promise<Credential | undefined> {
   const host = parseRegistry(registry);
   const env = opts.env ?? process.env;
   const helper: HelperOptions = {
     env,
     timeoutMs: opts.helperTimeoutMs ?? DEFAULT_HELPER_TIMEOUT_MS,
     debug: opts.debug ?? (() => {}),
+    onMissing,
   };
 
   const explicitHere = opts.credentialHosts === undefined || opts.credentialHosts.some((h) => parseRegistry(h) === host);
@@ -75,7 +89,7 @@ function pair(
 }
 
 /** Auth files in search order; only the explicit --authfile must exist. */
-function authFilePaths(opts: CredentialOptions, env: NodeJS.ProcessEnv): Array<{ path: string; required: boolean }> {
+export function authFilePaths(opts: CredentialOptions, env: NodeJS.ProcessEnv): Array<{ path: string; required: boolean }> {
   const home = opts.homeDir ?? homedir();
   const paths: Array<{ path: string; required: boolean }> = [];
   if (opts.authfile) paths.push({ path: opts.authfile, required: true });

@@ -38,3 +38,18 @@ export interface CredentialOptions {
   /** Notes on skipped places (missing helper, unreadable optional file); never secrets. */
   debug?: (message: string) => void;
 }
+
+/** Where a credential came from, as a message names it (a Credential's `source` in words). */
+export function describeSource(source: string): string {
+  if (source === 'flag') return '--username and --password-stdin';
+  if (source === 'env') return 'TARPUSH_USERNAME and TARPUSH_PASSWORD';
+  if (source.startsWith('credential helper ')) return source;
+  return `credentials file ${source}`;
+}
+
+/** A credential and what the search passed over on the way (helpers that are not installed). */
+export interface CredentialLookup {
+  credential?: Credential;
+  /** `docker-credential-<name>` programs a config named but PATH does not hold. */
+  missingHelpers: string[];
+}
