@@ -98,8 +98,19 @@ async function main(): Promise<void> {
         rssLimitMiB: RSS_LIMIT_MIB,
         ...(skipSkopeo ? {} : { skopeoCellId: skopeoId, target: { kind: 'faster-than', cellId: skopeoId } as const }),
       };
+      const nv: Cell = {
+        id: `${P}:copy-tarpush-no-diff-ids`,
+        profile: P,
+        format: 'registry → registry',
+        tool: 'tarpush',
+        scenario: 'copy, --no-verify-diff-ids',
+        command: '',
+        samples: [],
+        rssLimitMiB: RSS_LIMIT_MIB,
+        ...(skipSkopeo ? {} : { skopeoCellId: skopeoId }),
+      };
       const sk: Cell = { id: skopeoId, profile: P, format: 'registry → registry', tool: 'skopeo', scenario: 'copy, cold destination', command: '', samples: [] };
-      const mine = skipSkopeo ? [tp] : [tp, sk];
+      const mine = skipSkopeo ? [tp, nv] : [tp, nv, sk];
       cells.push(...mine);
 
       /** One copy into a fresh destination, the source behind a fresh proxy of the same profile. */
@@ -130,17 +141,19 @@ async function main(): Promise<void> {
         }
       };
 
+      const tarpushCopy = (extra: string[]) => async (srcHost: string, dst: Endpoint) => {
+        const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
+        try {
+          const argv = [tarpushBin, 'copy', `${srcHost}/bench/src:v1`, `${dst.host}/bench/dst:v1`, '--quiet', '--no-cache', ...extra];
+          const r = await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: COPY_TIMEOUT_MS });
+          return { s: fromFinished(r), cmd: quoteCommand('node', argv) };
+        } finally {
+          await rm(cacheDir, { recursive: true, force: true });
+        }
+      };
       for (let run = 1; run <= runs; run++) {
-        await once(tp, `tarpush copy run ${run}/${runs}`, async (srcHost, dst) => {
-          const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'tarpush-bench-cache-'));
-          try {
-            const argv = [tarpushBin, 'copy', `${srcHost}/bench/src:v1`, `${dst.host}/bench/dst:v1`, '--quiet', '--no-cache'];
-            const r = await runTimed(process.execPath, argv, { rss: true, env: cacheEnv(cacheDir), timeoutMs: COPY_TIMEOUT_MS });
-            return { s: fromFinished(r), cmd: quoteCommand('node', argv) };
-          } finally {
-            await rm(cacheDir, { recursive: true, force: true });
-          }
-        });
+        await once(tp, `tarpush copy run ${run}/${runs}`, tarpushCopy([]));
+        await once(nv, `tarpush copy --no-verify-diff-ids run ${run}/${runs}`, tarpushCopy(['--no-verify-diff-ids']));
         if (skipSkopeo) continue;
         await once(sk, `skopeo copy run ${run}/${runs}`, async (srcHost, dst) => {
           const argv = ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${srcHost}/bench/src:v1`, `docker://${dst.host}/bench/dst:v1`];

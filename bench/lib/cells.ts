@@ -6,6 +6,8 @@
 export interface Sample {
   seconds: number;
   peakRssMiB?: number;
+  /** CPU seconds (user + system) of the measured process, where GNU time measured them. */
+  cpuSeconds?: number;
   ok: boolean;
   /** Why a sample failed, or a correctness remark (e.g. unexpected digest). */
   note?: string;
@@ -14,6 +16,8 @@ export interface Sample {
   /** HTTP requests by method and TCP connections, as the WAN proxy saw them (not on loopback). */
   requests?: Record<string, number>;
   connections?: number;
+  /** Bytes the proxy carried towards the registry. */
+  bytesUp?: number;
 }
 
 export type Target =

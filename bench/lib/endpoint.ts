@@ -55,6 +55,7 @@ export function recordTraffic(s: Sample, proxy: WanProxy | undefined): void {
   if (!proxy) return;
   s.requests = { ...proxy.stats.requests };
   s.connections = proxy.stats.connections;
+  s.bytesUp = proxy.stats.bytesUp;
 }
 
 /** A command line with the ports and temp dirs of this run replaced by placeholders. */

@@ -40,6 +40,7 @@ export function fromFinished(r: Finished): Sample {
   }
   const s: Sample = { ok: true, seconds: r.seconds };
   if (r.peakRssMiB !== undefined) s.peakRssMiB = r.peakRssMiB;
+  if (r.cpuSeconds !== undefined) s.cpuSeconds = r.cpuSeconds;
   return s;
 }
 
