@@ -6,11 +6,18 @@
 export interface Sample {
   seconds: number;
   peakRssMiB?: number;
+  /** CPU seconds (user + system) of the measured process, where GNU time measured them. */
+  cpuSeconds?: number;
   ok: boolean;
   /** Why a sample failed, or a correctness remark (e.g. unexpected digest). */
   note?: string;
   /** CPU busy % of the machine just before the sample, with the bench idle. */
   backgroundBusy?: number;
+  /** HTTP requests by method and TCP connections, as the WAN proxy saw them (not on loopback). */
+  requests?: Record<string, number>;
+  connections?: number;
+  /** Bytes the proxy carried towards the registry. */
+  bytesUp?: number;
 }
 
 export type Target =
@@ -21,6 +28,8 @@ export type Target =
 
 export interface Cell {
   id: string;
+  /** The link the cell ran over (wan-proxy profile name, or 'loopback'). */
+  profile: string;
   format: string;
   tool: string;
   scenario: string;
@@ -34,6 +43,8 @@ export interface Cell {
   reference?: boolean;
   /** Show the ratio to the floor (cold pushes of the same image only). */
   vsFloor?: boolean;
+  /** The skopeo cell doing the same job, for the ratio-to-skopeo column. */
+  skopeoCellId?: string;
 }
 
 export function median(xs: number[]): number {
@@ -58,6 +69,18 @@ export function cellPeakRss(c: Cell): number | undefined {
   const xs = c.samples.map((s) => s.peakRssMiB).filter((x): x is number => x !== undefined);
   return xs.length ? Math.max(...xs) : undefined;
 }
+
+const requestTotal = (s: Sample): number => Object.values(s.requests ?? {}).reduce((a, b) => a + b, 0);
+
+/** The sample with the median request count (its mix and connections), if any were counted. */
+export function cellRequests(c: Cell): Sample | undefined {
+  const counted = okSamples(c).filter((s) => s.requests);
+  if (!counted.length) return undefined;
+  const sorted = [...counted].sort((a, b) => requestTotal(a) - requestTotal(b));
+  return sorted[(sorted.length - 1) >> 1];
+}
+
+export { requestTotal };
 
 export function cellBusy(c: Cell): number | undefined {
   const xs = c.samples.map((s) => s.backgroundBusy).filter((x): x is number => x !== undefined);

@@ -1,6 +1,6 @@
 /**
  * Runs one measured command: wall time from spawn to exit (process.hrtime), its output, and
- * its peak RSS — via GNU time (`/usr/bin/time -f %M`) when installed, else, for Node
+ * its peak RSS and CPU seconds — via GNU time (`/usr/bin/time -f "%M %U %S"`) when installed, else, for Node
  * commands, via rss-launcher.js. Every child runs in its own process group and is killed
  * (group-wide) on timeout or when the bench process exits, so nothing outlives a bench run.
  */
@@ -19,6 +19,8 @@ export interface Finished {
   seconds: number;
   /** Peak resident set size of the measured process, MiB; undefined when not measurable. */
   peakRssMiB?: number;
+  /** User + system CPU seconds of the measured process (GNU time only). */
+  cpuSeconds?: number;
 }
 
 export interface RunOptions {
@@ -87,7 +89,7 @@ export function runTimed(cmd: string, args: string[], opts: RunOptions = {}): Pr
     rssFile = path.join(os.tmpdir(), `tarpush-bench-rss-${process.pid}-${++rssCounter}`);
     if (rssMethod === 'gnu-time') {
       file = GNU_TIME;
-      argv = ['-f', '%M', '-o', rssFile, cmd, ...args];
+      argv = ['-f', '%M %U %S', '-o', rssFile, cmd, ...args];
     } else if (cmd === process.execPath) {
       argv = [LAUNCHER, ...args];
       env = { ...env, TARPUSH_BENCH_RSS_FILE: rssFile };
@@ -135,7 +137,11 @@ export function runTimed(cmd: string, args: string[], opts: RunOptions = {}): Pr
         try {
           // GNU time writes "Command exited with non-zero status N" before the value on failure.
           const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '';
-          if (/^\d+$/.test(last)) finished.peakRssMiB = Number(last) / 1024;
+          const m = /^(\d+)(?: ([\d.]+) ([\d.]+))?$/.exec(last);
+          if (m) {
+            finished.peakRssMiB = Number(m[1]) / 1024;
+            if (m[2] !== undefined) finished.cpuSeconds = Number(m[2]) + Number(m[3]);
+          }
         } catch {
           // killed before it could write
         }

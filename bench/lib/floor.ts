@@ -13,8 +13,9 @@ export interface FloorResult {
   digest: string;
 }
 
+/** `Expect:` (empty) stops curl waiting for a 100 Continue before a large body: a round trip no pusher needs. */
 export function curlPutArgs(file: string, url: string): string[] {
-  return ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', url];
+  return ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', url];
 }
 
 export async function floorUpload(

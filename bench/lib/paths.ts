@@ -14,3 +14,6 @@ export const defaultImageDir = path.join(os.tmpdir(), 'tarpush-bench');
 
 /** bench/results.md in the source tree (not dist), where push.ts writes its table. */
 export const resultsFile = path.join(repoRoot, 'bench', 'results.md');
+
+/** The image directory for a given size: the default one for the full 1000 MB image, one per other size. */
+export const imageDirFor = (mb: number): string => (mb === 1000 ? defaultImageDir : `${defaultImageDir}-${mb}mb`);

@@ -59,3 +59,11 @@ export async function listTags(registryUrl: string, repo: string): Promise<strin
   const body = (await res.json()) as { tags?: string[] | null };
   return body.tags ?? [];
 }
+
+/** The manifest a tag points at, parsed (layers' sizes, to say how many bytes a push produced). */
+export async function getManifest(registryUrl: string, repo: string, tag: string): Promise<{ layers?: { size: number; digest: string }[] }> {
+  const url = `${registryUrl}/v2/${repo}/manifests/${tag}`;
+  const res = await fetch(url, { headers: { Accept: MANIFEST_ACCEPT } });
+  if (res.status !== 200) throw await failure(res, `GET ${url}`);
+  return (await res.json()) as { layers?: { size: number; digest: string }[] };
+}

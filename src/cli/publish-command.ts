@@ -48,7 +48,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('platform', { type: 'string', describe: 'limit a multi-platform index to os/arch[/variant] (repeat the flag for more)' })
       .option('format', { choices: (opts.formats ?? ['keep', 'docker', 'oci']) as string[], default: opts.formats?.[0] ?? publishDefaults.format, describe: 'manifest format' })
       .option('compression', compressionOption())
-      .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
+      .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way (1: fastest; 6: ~6 % smaller, faster over links under ~115 Mbit/s per core)' })
       .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
       .option('verify', { type: 'boolean', describe: 'hash every blob an oci: destination already holds before trusting it (by default blobs over 1 MiB are trusted by size)' })
       .option('allow-nondistributable-artifacts', { type: 'boolean', describe: 'upload foreign (non-distributable) layers as ordinary layers (the manifest digest changes); by default they are not uploaded and keep their urls' })
