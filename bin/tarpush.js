@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point. `--version` is answered without loading anything else: tagging scripts call us in loops.
 import { readFileSync } from 'node:fs';
+import module from 'node:module';
 import { availableParallelism } from 'node:os';
 
 // Layer compression and decompression run on libuv's threadpool (4 threads by default):
@@ -12,6 +13,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // Node ≥ 22.1 keeps V8's compiled code of our modules on disk (os.tmpdir()/node-compile-cache;
+  // NODE_DISABLE_COMPILE_CACHE=1 turns it off), so later runs skip compiling. Node 20 has no such API.
+  module.enableCompileCache?.();
   const { main } = await import('../dist/src/cli/main.js');
   const code = await main(args);
   // Exit as soon as our output is flushed: idle keep-alive sockets and library timers would

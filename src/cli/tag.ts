@@ -24,9 +24,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         .command('$0 <reference> <tags..>', false)
         .positional('reference', { type: 'string', demandOption: true, describe: 'registry/repository[:tag|@digest] of the manifest' })
         .positional('tags', { type: 'string', array: true, demandOption: true, describe: 'tags to add (just the tag: v2, latest)' })
-        .option('jobs', { alias: 'j', type: 'number', default: 4, describe: 'tags written at once' })
+        .option('jobs', { alias: 'j', type: 'number', describe: 'tags written at once (default 32)' })
         .check((a) => {
-          if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a positive integer');
+          if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new Error('--jobs must be a positive integer');
           return true;
         }),
     ),

@@ -48,7 +48,7 @@ export async function openSink(dest: PlaceRef, opts: SinkOptions = {}): Promise<
     case 'registry': {
       const { clientFor, recordReferrer } = await import('../registry/index.js');
       const { registry, repository } = dest.ref;
-      const repo = clientFor(registry, opts.client).repository(repository);
+      const repo = clientFor(registry, opts.client).repository(repository, { push: true });
       return {
         sink: repo,
         name: `${registry}/${repository}`,

@@ -3,7 +3,7 @@ import { type Challenge, challengeScopes, pickChallenge } from './challenge.js';
 import { lookUpCredential, type Credential } from './credentials/index.js';
 import { credentialSecrets, loginHint, type AuthContext } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { normaliseScopes } from './scope.js';
+import { normaliseScopes, parseScope, pushScope } from './scope.js';
 import { TokenCache, TokenFetcher, type Token, type TokenEndpoint } from './token.js';
 import type { Transport } from './transport.js';
 
@@ -32,6 +32,8 @@ export class Authenticator {
   private readonly tokens = new TokenCache();
   private readonly fetcher: TokenFetcher;
   private announced = false;
+  /** Repositories this client will push to: their pull scopes are asked for with push. */
+  private readonly pushing = new Set<string>();
   /** Every secret this client holds or was handed (passwords, Basic values, tokens), to redact from quoted server text. */
   readonly secrets = new Set<string>();
 
@@ -73,9 +75,25 @@ export class Authenticator {
     this.opts.log({ type: 'auth', scheme, ...(credential ? { credential: credential.source } : {}), ...(scopes ? { scopes } : {}) });
   }
 
+  /**
+   * Say that `repository` will be pushed to. The reads before the first write (blob HEADs,
+   * the manifest GET of `tag`) then get a pull,push token, and the write reuses it: one token
+   * fetch instead of a pull token and then a pull,push one.
+   */
+  willPush(repository: string): void {
+    this.pushing.add(repository);
+  }
+
+  /** `scopes` plus pull,push for each repository among them that will be pushed to (merged by normaliseScopes). */
+  private widen(scopes: readonly string[]): string[] {
+    if (this.pushing.size === 0) return [...scopes];
+    const extra = scopes.map(parseScope).filter((s) => s?.type === 'repository' && this.pushing.has(s.name));
+    return [...scopes, ...extra.map((s) => pushScope(s!.name))];
+  }
+
   /** The Authorization header for a registry request needing `scopes`. */
   async authorize(scopes: readonly string[]): Promise<Authorization> {
-    const wanted = normaliseScopes(scopes);
+    const wanted = normaliseScopes(this.widen(scopes));
     if (this.scheme === 'unknown' || this.scheme === 'none') {
       return { context: { sent: 'none', withCredential: false, scopes: wanted } };
     }

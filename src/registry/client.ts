@@ -62,9 +62,14 @@ export class RegistryClient {
     this.auth = new Authenticator(this.registry, this.transport, this.options);
   }
 
-  /** A repository of this registry (`team/app`). */
-  repository(name: string): Repository {
-    return new Repository(this, name);
+  /**
+   * A repository of this registry (`team/app`). `push`: this client will write to it, so its
+   * first token is asked with push too and serves every request (see Authenticator.willPush).
+   */
+  repository(name: string, opts: { push?: boolean } = {}): Repository {
+    const repo = new Repository(this, name);
+    if (opts.push) this.auth.willPush(repo.repository);
+    return repo;
   }
 
   /** Check that the registry answers the v2 API (and learn its scheme and auth). */

@@ -5,8 +5,14 @@ import { limit } from '../util/limit.js';
 import { ACCEPT_ANY, fetchManifest } from './fetch-manifest.js';
 import { manifestReference, toReference, withClient, type RemoteOptions } from './open.js';
 
+/**
+ * Manifest PUTs at once by default: every tag of a tagging script's usual call in one round
+ * trip, as a push writes its tags (publish/write-tags.ts); a bound still, for lists of hundreds.
+ */
+export const ADD_TAGS_CONCURRENCY = 32;
+
 export interface AddTagsOptions extends RemoteOptions {
-  /** Manifest PUTs at once (default 4). */
+  /** Manifest PUTs at once (default ADD_TAGS_CONCURRENCY). */
   concurrency?: number;
 }
 
@@ -45,9 +51,9 @@ export async function addTags(ref: Reference | string, tags: readonly string[], 
   for (const tag of wanted) withTag(r, tag); // validates; throws REFERENCE_INVALID naming the tag
   const name = repositoryName(r);
   return withClient(r.registry, opts, async (client) => {
-    const repo = client.repository(r.repository);
+    const repo = client.repository(r.repository, { push: true });
     const source = await fetchManifest(repo, manifestReference(r), ACCEPT_ANY);
-    const run = limit(opts.concurrency ?? 4);
+    const run = limit(opts.concurrency ?? ADD_TAGS_CONCURRENCY);
     const outcomes = await Promise.allSettled(
       wanted.map((tag) =>
         run(async (): Promise<TaggedReference> => {
