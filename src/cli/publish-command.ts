@@ -35,6 +35,7 @@ export interface PublishFlags extends RegistryFlags {
   'image-name-with-digest-file'?: string;
   'image-name-tag-with-digest-file'?: string;
   cache: boolean;
+  'cache-from'?: string | string[];
 }
 
 export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; formats?: readonly string[] } = {}): Argv<T & PublishFlags> {
@@ -59,6 +60,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('image-name-with-digest-file', { type: 'string', describe: 'write place@digest (one per destination) to this file' })
       .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write place:tag@digest (one per tag) to this file' })
       .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache ($XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
+      .option('cache-from', { type: 'string', describe: 'an image whose layers a registry destination may already hold (repeat the flag for more): a plain layer it pairs with a blob the destination holds or mounts is not compressed again' })
       .check((a) => {
         const level = a['compression-level'] as number;
         if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error('--compression-level must be 1..9');
@@ -109,6 +111,7 @@ export async function runPublish(args: PublishFlags, io: CliIO, r: PublishRun): 
     allowNondistributable: !!args['allow-nondistributable-artifacts'],
     client,
     cache: args.cache ? undefined : false,
+    cacheFrom: repeatable(args['cache-from']),
     ...(r.source === '-' ? { stdin: io.stdin } : {}),
     onEvent: progress.listener,
     ...r.extra,

@@ -29,12 +29,24 @@ export interface PublishOptions {
    * (default true). Stored digests and sizes are checked either way.
    */
   verifyDiffIds?: boolean;
-  /** Hash every blob an OCI layout destination already holds before trusting it (default: only small ones). */
+  /**
+   * Hash every blob an OCI layout destination already holds before trusting it (default: only
+   * small ones), and read a blob a registry's image pairs with a layer even when this user's
+   * cache says it was checked before.
+   */
   verifyExisting?: boolean;
   /** Upload foreign (non-distributable) layers as ordinary layers; default: keep their descriptors, upload nothing. */
   allowNondistributable?: boolean;
   /** The source may be any place (a registry reference too), not only an archive path: `copy`. */
   anySource?: boolean;
+  /**
+   * Images whose layers a registry destination may already hold (`--cache-from`): what their
+   * manifests and configs pair (diff_id → compressed blob) spares compressing a plain layer
+   * again, when the destination holds or mounts that blob (learned-pairings.ts).
+   */
+  cacheFrom?: string[];
+  /** How long to wait for a previous image or --cache-from to be read (default 2000 ms). */
+  learnTimeoutMs?: number;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */
