@@ -150,10 +150,10 @@ export async function runPublish(args: PublishFlags, io: CliIO, r: PublishRun): 
  * The `--json` shape: one image → that image's object; several (`--all`) → `{ images: [...] }`.
  * Each image: `digest`/`mediaType` (first destination), `references`, `blobs`, and
  * `destinations` with the digest each destination holds and every tag with `live`.
- * `retries` counts the requests repeated; `error` is set when the tag phase failed part-way.
+ * `compressed` counts the plain layers compressed (publish-wide); `retries` counts the requests repeated; `error` is set when the tag phase failed part-way.
  */
 function jsonOf(results: PublishResult[], several: boolean, retries: number, error?: string): unknown {
-  const images = results.map(({ digest, mediaType, references, blobs, destinations }) => ({ digest, mediaType, references, blobs, destinations }));
+  const images = results.map(({ digest, mediaType, references, blobs, destinations, compressed }) => ({ digest, mediaType, references, blobs, destinations, ...(compressed ? { compressed } : {}) }));
   const extra = { retries, ...(error ? { error } : {}) };
   return several ? { images, ...extra } : { ...images[0], ...extra };
 }
