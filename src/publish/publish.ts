@@ -121,7 +121,7 @@ export async function publishImages(images: readonly ArchiveImage[], opts: Publi
       tagsAt,
       ...(opts.learnTimeoutMs !== undefined ? { timeoutMs: opts.learnTimeoutMs } : {}),
       verify: settings.verifyDiffIds,
-      reverify: !!opts.verifyExisting,
+      reverify: !!settings.reverify,
       checks,
       emit,
     });
@@ -255,6 +255,7 @@ function checkSettings(opts: PublishOptions): UploadSettings {
     platforms: opts.platforms ?? [],
     verifyDiffIds: opts.verifyDiffIds ?? publishDefaults.verifyDiffIds,
     allowNondistributable: opts.allowNondistributable ?? false,
+    reverify: !!opts.verifyExisting,
   };
   if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
     throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);

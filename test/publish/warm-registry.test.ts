@@ -12,7 +12,7 @@ import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { dockerSaveEntries, makeConfig, makeLayer, sha, type LayerBlob } from '../archive/support/images.js';
 import { packTar } from '../archive/support/build-tar.js';
-import { tempDir } from './support.js';
+import { expected, fixture, tempDir } from './support.js';
 
 /**
  * A fresh machine (empty digest cache) pushing a docker save whose base layers the registry
@@ -168,4 +168,16 @@ test('two destinations: each plain layer is compressed once, and both get the sa
   assert.equal(a!.digest, b!.digest);
   assert.deepEqual((await manifestOf(reg.host, 'warm/two-a', 'v1')).layers, (await manifestOf(reg.host, 'warm/two-b', 'v1')).layers);
   await assertConsistent('warm/two-b', 'v1');
+});
+
+test('a re-push from a cold cache reads no layer the registry holds when the config is not new; --verify reads them anyway', async () => {
+  const kaniko = fixture('kaniko.tar');
+  await push(kaniko, [`${reg.host}/warm/kaniko:v1`]);
+  const layers = expected['kaniko.tar']!.images[0]!.diffIds.length;
+  const cold = await push(kaniko, [`${reg.host}/warm/kaniko:v2`]);
+  assert.equal(cold.events.filter((e) => e.type === 'verify').length, 0, 'the config was there: nothing to check');
+  assert.ok(cold.r.blobs.every((b) => b.action === 'exists'));
+  const events: PublishEvent[] = [];
+  await publish({ source: kaniko, destinations: [`${reg.host}/warm/kaniko:v3`], cache: DigestCache.memory(), verifyExisting: true, onEvent: (e) => events.push(e) });
+  assert.equal(events.filter((e) => e.type === 'verify').length, layers);
 });
