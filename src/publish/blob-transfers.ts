@@ -78,7 +78,7 @@ export class BlobTransfers {
             if (action && (await this.pairings.prove(c, layer.diffId, target))) return this.finish(id, { digest: c.digest, size: c.size, action, proven: true });
           }
         }
-        const produce = () => transcode(this.compressions ? this.compressions.counted(open()) : open(), layer.compression, target, level);
+        const produce = () => transcode(this.compressions && target !== 'none' ? this.compressions.counted(open()) : open(), layer.compression, target, level);
         if (this.compressions?.shared) {
           const made = await this.compressions.once(id, produce);
           const action = await this.presentOrMounted(made.digest, made.size);
