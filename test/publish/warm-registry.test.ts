@@ -12,6 +12,7 @@ import { startRegistry, type RegistryHandle } from '../support/registry.js';
 import { startFaultProxy, type FaultProxyHandle } from '../support/proxy.js';
 import { dockerSaveEntries, makeConfig, makeLayer, sha, type LayerBlob } from '../archive/support/images.js';
 import { packTar } from '../archive/support/build-tar.js';
+import { tarpushCli } from '../support/tarpush-cli.js';
 import { expected, fixture, tempDir } from './support.js';
 
 /**
@@ -99,9 +100,11 @@ test('cold cache, v1 at the tag: pushing v2 compresses only the new layer; the o
   await assertConsistent('warm/app', 'latest');
 
   // The next run of this user needs neither the lookup nor the check: the cache says both.
-  const again = await push(v2, [`${reg.host}/warm/app:next`], { cache });
+  const seen = proxy.requests.length;
+  const again = await push(v2, [`${proxy.host}/warm/app:latest`], { cache });
   assert.deepEqual(again.r.compressed, { layers: 0, bytes: 0 });
   assert.equal(again.events.filter((e) => e.type === 'verify').length, 0);
+  assert.deepEqual(proxy.requests.slice(seen).filter((q) => q.method === 'GET' && q.path !== '/v2/').map((q) => q.path), [], 'no image read: no GET but the ping');
 });
 
 test('--cache-from another repository of the same registry: its blobs are mounted', async (t) => {
@@ -180,4 +183,16 @@ test('a re-push from a cold cache reads no layer the registry holds when the con
   const events: PublishEvent[] = [];
   await publish({ source: kaniko, destinations: [`${reg.host}/warm/kaniko:v3`], cache: DigestCache.memory(), verifyExisting: true, onEvent: (e) => events.push(e) });
   assert.equal(events.filter((e) => e.type === 'verify').length, layers);
+});
+
+test('tarpush copy --cache-from (repeatable) on the command line: --json says one layer compressed, the rest mounted', async (t) => {
+  const dir = await tempDir(t);
+  await push(await dockerSave(dir, 'v1', [...base, top1]), [`${reg.host}/warm/cli-base:v1`]);
+  const v2 = await dockerSave(dir, 'v2', [...base, top2]);
+  const r = await tarpushCli(['copy', v2, `${reg.host}/warm/cli:v2`, '--json', '--no-cache', '--cache-from', `${reg.host}/warm/absent:v0`, '--cache-from', `${reg.host}/warm/cli-base:v1`]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { compressed: { layers: number }; blobs: Array<{ action: string }> };
+  assert.equal(out.compressed.layers, 1);
+  assert.equal(out.blobs.filter((b) => b.action === 'mounted').length, 3);
+  await assertConsistent('warm/cli', 'v2');
 });
