@@ -176,7 +176,8 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     throw new TarpushError('ARCHIVE_ENTRY_MISSING', `layer ${layer.digest} is not in the archive${layer.foreign ? ' (a foreign layer): --allow-nondistributable-artifacts needs its bytes' : ''}`, { expected: layer.digest });
   }
   const target = targetCompression(layer, s.compression);
-  const check = p.checks.for(layer, { diffIds: s.verifyDiffIds });
+  // A pair this user's runs proved is not decompressed again, not even while it uploads (--verify: it is).
+  const check = p.checks.for(layer, { diffIds: s.verifyDiffIds && (!!s.reverify || !transfers.provenBefore(layer)) });
   let stored: StoredBlob;
   let mediaType = layer.foreign ? layerMediaType(format, layer.compression) : layer.mediaType;
   // Bytes that went out must have matched the archive's digests before any manifest names

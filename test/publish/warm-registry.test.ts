@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DigestCache } from '../../src/cache/digest-cache.js';
@@ -195,4 +195,38 @@ test('tarpush copy --cache-from (repeatable) on the command line: --json says on
   assert.equal(out.compressed.layers, 1);
   assert.equal(out.blobs.filter((b) => b.action === 'mounted').length, 3);
   await assertConsistent('warm/cli', 'v2');
+});
+
+/** A copy of fixtures/oci-layout whose config claims `diffId` for its first layer; with that layer's descriptor. */
+async function layoutClaiming(dir: string, diffId: string): Promise<{ layout: string; layer: { digest: string; size: number } }> {
+  const out = join(dir, 'claiming');
+  await cp(fixture('oci-layout'), out, { recursive: true });
+  const blob = (d: string) => join(out, 'blobs', 'sha256', d.slice('sha256:'.length));
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(await readFile(blob(manifest.config.digest), 'utf8'));
+  config.rootfs.diff_ids[0] = diffId;
+  const rawConfig = Buffer.from(JSON.stringify(config));
+  manifest.config = { ...manifest.config, digest: sha(rawConfig), size: rawConfig.length };
+  const rawManifest = Buffer.from(JSON.stringify(manifest));
+  index.manifests[0] = { ...index.manifests[0], digest: sha(rawManifest), size: rawManifest.length };
+  await writeFile(blob(sha(rawConfig)), rawConfig);
+  await writeFile(blob(sha(rawManifest)), rawManifest);
+  await writeFile(join(out, 'index.json'), JSON.stringify(index));
+  return { layout: out, layer: manifest.layers[0] };
+}
+
+test('a pair this user\'s cache proved is not decompressed again while it uploads; --verify decompresses it anyway', async (t) => {
+  // The cache is trusted (only this user can write it): a planted record shows whether the check ran.
+  const claimed = sha('not the layer');
+  const { layout, layer } = await layoutClaiming(await tempDir(t), claimed);
+  const cache = DigestCache.memory();
+  cache.recordVerified({ digest: layer.digest as never, size: layer.size, diffId: claimed, compression: 'gzip', level: 0 });
+  await assert.rejects(
+    publish({ source: layout, destinations: [`${reg.host}/warm/proven:checked`], cache, verifyExisting: true }),
+    (e: unknown) => e instanceof Error && /DIFF_ID|diff_id/i.test(`${(e as { code?: string }).code} ${e.message}`),
+  );
+  // Through the proxy: another registry name, so the layer is uploaded (not mounted, not there).
+  const [r] = await publish({ source: layout, destinations: [`${proxy.host}/warm/proven-skip:v1`], cache });
+  assert.equal(r!.blobs.find((b) => b.digest === layer.digest)?.action, "uploaded");
 });
