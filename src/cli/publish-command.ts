@@ -50,7 +50,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('compression', { choices: ['keep', 'gzip', 'zstd', 'none'] as const, default: publishDefaults.compression, describe: 'layer compression (keep: compressed layers as they are, plain layers gzipped)' })
       .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way' })
       .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
-      .option('verify', { type: 'boolean', describe: 'hash every blob an oci: destination already holds before trusting it (by default blobs over 1 MiB are trusted by size)' })
+      .option('verify', { type: 'boolean', describe: 'check again what is otherwise trusted: hash every blob an oci: destination already holds (by default blobs over 1 MiB are trusted by size), and decompress layers whose diff_id this user\'s cache or an already-published config vouches for' })
       .option('allow-nondistributable-artifacts', { type: 'boolean', describe: 'upload foreign (non-distributable) layers as ordinary layers (the manifest digest changes); by default they are not uploaded and keep their urls' })
       .option('jobs', { alias: 'j', type: 'number', default: publishDefaults.jobs, describe: 'blobs transferred at once' })
       .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
