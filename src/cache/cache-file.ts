@@ -17,6 +17,8 @@ export const CACHE_FORMAT_VERSION = 1;
 export type LocationRow = [Digest, string, string, number];
 /** [blob digest, diffId, blob size, compression, level (0: not produced by tarpush), usedAt(ms)] */
 export type VerifiedRow = [Digest, Digest, number, Compression, number, number];
+/** [diffId, compression, blob digest, blob size, usedAt(ms)]: a pairing a registry's image claimed, not checked by us. */
+export type ClaimedRow = [Digest, 'gzip' | 'zstd', Digest, number, number];
 
 /**
  * Rows of the file. Files of earlier versions also have a "compressed" table (unproven
@@ -25,9 +27,10 @@ export type VerifiedRow = [Digest, Digest, number, Compression, number, number];
 export interface CacheFileContents {
   locations: LocationRow[];
   verified: VerifiedRow[];
+  claimed: ClaimedRow[];
 }
 
-const empty = (): CacheFileContents => ({ locations: [], verified: [] });
+const empty = (): CacheFileContents => ({ locations: [], verified: [], claimed: [] });
 
 /**
  * Same test as image/digest.ts isDigest, without the regular expression: checking 30,000
@@ -57,6 +60,10 @@ function isVerifiedRow(r: unknown): r is VerifiedRow {
   );
 }
 
+function isClaimedRow(r: unknown): r is ClaimedRow {
+  return Array.isArray(r) && r.length === 5 && isDigest(r[0]) && (r[1] === 'gzip' || r[1] === 'zstd') && isDigest(r[2]) && isCount(r[3]) && isCount(r[4]);
+}
+
 function isLocationRow(r: unknown): r is LocationRow {
   return (
     Array.isArray(r) &&
@@ -84,7 +91,8 @@ export function parseCacheText(text: string | undefined): CacheFileContents {
   if (d['version'] !== CACHE_FORMAT_VERSION) return empty();
   const locations = Array.isArray(d['locations']) ? d['locations'].filter(isLocationRow) : [];
   const verified = Array.isArray(d['verified']) ? d['verified'].filter(isVerifiedRow) : [];
-  return { locations, verified };
+  const claimed = Array.isArray(d['claimed']) ? d['claimed'].filter(isClaimedRow) : [];
+  return { locations, verified, claimed };
 }
 
 /**
@@ -95,7 +103,7 @@ export async function writeCacheFile(file: string, contents: CacheFileContents):
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   // One row per line: still one JSON document, but readable and diffable by a human.
   const rows = (rs: unknown[]): string => (rs.length ? `[\n${rs.map((r) => JSON.stringify(r)).join(',\n')}\n]` : '[]');
-  const text = `{"version":${CACHE_FORMAT_VERSION},\n"locations":${rows(contents.locations)},\n"verified":${rows(contents.verified)}}\n`;
+  const text = `{"version":${CACHE_FORMAT_VERSION},\n"locations":${rows(contents.locations)},\n"verified":${rows(contents.verified)},\n"claimed":${rows(contents.claimed)}}\n`;
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
     await rename(tmp, file);

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import type { Digest } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
 import { cacheDir, cacheDisabled } from './cache-dir.js';
-import { parseCacheText, writeCacheFile, type CacheFileContents, type LocationRow, type VerifiedRow } from './cache-file.js';
+import { parseCacheText, writeCacheFile, type CacheFileContents, type ClaimedRow, type LocationRow, type VerifiedRow } from './cache-file.js';
 import { distrustDir, ensureTrustedDir, readTrustedText, untrustedWarning } from './cache-trust.js';
 
 /**
@@ -38,6 +38,19 @@ export interface VerifiedRecord {
   level: number;
 }
 
+/**
+ * A (diff_id → blob) pairing a registry's image claimed (its config's diff_ids[i] beside its
+ * manifest's layers[i]), remembered so the next run need not fetch that image again. Only a
+ * hint for which blob to ask the destination about: it is not a VerifiedRecord, and the
+ * publisher checks it (or the user opted out) before a manifest names the blob.
+ */
+export interface ClaimedRecord {
+  diffId: Digest;
+  compression: 'gzip' | 'zstd';
+  digest: Digest;
+  size: number;
+}
+
 export interface DigestCacheOptions {
   /** Cache directory (default: TARPUSH_CACHE_DIR, $XDG_CACHE_HOME/tarpush, ~/.cache/tarpush). */
   dir?: string;
@@ -70,6 +83,9 @@ interface Location {
 const producedKey = (diffId: string, compression: string, level: number): string => `${diffId} ${compression} ${level}`;
 const verifiedKey = (digest: string, diffId: string): string => `${digest} ${diffId}`;
 // Registry hosts never contain '/', so registry + '/' + repository is unambiguous.
+const claimedKey = (diffId: string, compression: string, digest: string): string => `${diffId} ${compression} ${digest}`;
+/** Claimed blobs remembered per (diff_id, compression): registries differ (mirrors, other compressors). */
+const MAX_CLAIMED_PER_DIFF_ID = 4;
 const locationKey = (registry: string, repository: string): string => `${registry}/${repository}`;
 
 export class DigestCache {
@@ -89,6 +105,8 @@ export class DigestCache {
   private verifiedByKey = new Map<string, Timed<VerifiedRecord>>();
   /** (diffId compression level) → the verifiedByKey key of a blob tarpush produced at that level. */
   private producedIndex = new Map<string, string>();
+  /** (diffId compression) → (claimedKey → record) */
+  private claimedByDiffId = new Map<string, Map<string, Timed<ClaimedRecord>>>();
   /** digest → (registry/repository → location) */
   private locationsByDigest = new Map<Digest, Map<string, Timed<Location>>>();
 
@@ -181,6 +199,21 @@ export class DigestCache {
     return { ...hit.value };
   }
 
+  /** Record a pairing a registry's image claimed (see ClaimedRecord). */
+  recordClaimed(r: ClaimedRecord): void {
+    this.load();
+    this.setClaimed({ diffId: r.diffId, compression: r.compression, digest: r.digest, size: r.size }, this.stamp());
+    this.dirty = true;
+  }
+
+  /** Blobs registries claimed hold `diffId` in this compression, most recently seen first. */
+  claimed(diffId: Digest, compression: 'gzip' | 'zstd'): ClaimedRecord[] {
+    this.load();
+    const rows = this.claimedByDiffId.get(`${diffId} ${compression}`);
+    if (!rows) return [];
+    return [...rows.values()].sort((a, b) => b.usedAt - a.usedAt).map((t) => ({ ...t.value }));
+  }
+
   /** Repositories on `registry` known to hold `digest`, most recently seen first. */
   repositoriesHolding(digest: Digest, registry: string): string[] {
     this.load();
@@ -268,7 +301,23 @@ export class DigestCache {
     if (value.level > 0 && value.compression !== 'none') this.producedIndex.set(producedKey(value.diffId, value.compression, value.level), key);
   }
 
+  private setClaimed(value: ClaimedRecord, usedAt: number): void {
+    const byDiff = `${value.diffId} ${value.compression}`;
+    let rows = this.claimedByDiffId.get(byDiff);
+    if (!rows) this.claimedByDiffId.set(byDiff, (rows = new Map()));
+    const key = claimedKey(value.diffId, value.compression, value.digest);
+    const mine = rows.get(key);
+    if (mine && mine.usedAt >= usedAt) return;
+    rows.set(key, { value, usedAt });
+    if (rows.size > MAX_CLAIMED_PER_DIFF_ID) {
+      const keep = [...rows.entries()].sort((a, b) => b[1].usedAt - a[1].usedAt).slice(0, MAX_CLAIMED_PER_DIFF_ID);
+      rows.clear();
+      for (const [k, v] of keep) rows.set(k, v);
+    }
+  }
+
   private merge(contents: CacheFileContents): void {
+    for (const [diffId, compression, digest, size, usedAt] of contents.claimed) this.setClaimed({ diffId, compression, digest, size }, usedAt);
     for (const [digest, diffId, size, compression, level, usedAt] of contents.verified) {
       const mine = this.verifiedByKey.get(verifiedKey(digest, diffId));
       if (!mine || usedAt > mine.usedAt) this.setVerified({ digest, size, diffId, compression, level }, usedAt);
@@ -303,6 +352,11 @@ export class DigestCache {
       this.producedIndex = new Map();
       for (const t of keep) this.setVerified(t.value, t.usedAt);
     }
+    if (this.claimedByDiffId.size > this.maxEntries) {
+      const newest = (m: Map<string, Timed<ClaimedRecord>>): number => Math.max(...[...m.values()].map((t) => t.usedAt));
+      const keep = [...this.claimedByDiffId.entries()].sort((a, b) => newest(b[1]) - newest(a[1])).slice(0, this.maxEntries);
+      this.claimedByDiffId = new Map(keep);
+    }
     if (this.locationsByDigest.size > this.maxEntries) {
       // A digest's age is that of its most recent location.
       const newest = (m: Map<string, Timed<Location>>): number => Math.max(...[...m.values()].map((l) => l.usedAt));
@@ -322,6 +376,8 @@ export class DigestCache {
     }
     const verified: VerifiedRow[] = [];
     for (const { value: v, usedAt } of this.verifiedByKey.values()) verified.push([v.digest, v.diffId, v.size, v.compression, v.level, usedAt]);
-    return { locations, verified };
+    const claimed: ClaimedRow[] = [];
+    for (const rows of this.claimedByDiffId.values()) for (const { value: v, usedAt } of rows.values()) claimed.push([v.diffId, v.compression, v.digest, v.size, usedAt]);
+    return { locations, verified, claimed };
   }
 }

@@ -36,6 +36,7 @@ export interface PublishFlags extends RegistryFlags {
   'image-name-with-digest-file'?: string;
   'image-name-tag-with-digest-file'?: string;
   cache: boolean;
+  'cache-from'?: string | string[];
 }
 
 export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; formats?: readonly string[] } = {}): Argv<T & PublishFlags> {
@@ -50,7 +51,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('compression', compressionOption())
       .option('compression-level', { type: 'number', default: publishDefaults.compressionLevel, describe: 'gzip level 1-9 for layers compressed on the way (1: fastest; 6: ~6 % smaller, faster over links under ~115 Mbit/s per core)' })
       .option('verify-diff-ids', { type: 'boolean', default: publishDefaults.verifyDiffIds, describe: 'decompress compressed layers to check the config diff_ids (--no-verify-diff-ids: digests and sizes only, faster)' })
-      .option('verify', { type: 'boolean', describe: 'hash every blob an oci: destination already holds before trusting it (by default blobs over 1 MiB are trusted by size)' })
+      .option('verify', { type: 'boolean', describe: 'check again what is otherwise trusted: hash every blob an oci: destination already holds (by default blobs over 1 MiB are trusted by size), and decompress layers whose diff_id this user\'s cache or an already-published config vouches for' })
       .option('allow-nondistributable-artifacts', { type: 'boolean', describe: 'upload foreign (non-distributable) layers as ordinary layers (the manifest digest changes); by default they are not uploaded and keep their urls' })
       .option('jobs', { alias: 'j', type: 'number', default: publishDefaults.jobs, describe: 'blobs transferred at once' })
       .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout' })
@@ -60,6 +61,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('image-name-with-digest-file', { type: 'string', describe: 'write place@digest (one per destination) to this file' })
       .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write place:tag@digest (one per tag) to this file' })
       .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache ($XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
+      .option('cache-from', { type: 'string', describe: 'an image whose layers a registry destination may already hold (repeat the flag for more): a plain layer it pairs with a blob the destination holds or mounts is not compressed again' })
       .check((a) => {
         checkCompression(a.compression);
         const level = a['compression-level'] as number;
@@ -125,6 +127,7 @@ export async function runPublish(args: PublishFlags, io: CliIO, r: PublishRun): 
     allowNondistributable: !!args['allow-nondistributable-artifacts'],
     client,
     cache: args.cache ? undefined : false,
+    cacheFrom: repeatable(args['cache-from']),
     ...(r.source === '-' ? { stdin: io.stdin } : {}),
     onEvent: progress.listener,
     ...r.extra,
@@ -163,10 +166,10 @@ export async function runPublish(args: PublishFlags, io: CliIO, r: PublishRun): 
  * The `--json` shape: one image → that image's object; several (`--all`) → `{ images: [...] }`.
  * Each image: `digest`/`mediaType` (first destination), `references`, `blobs`, and
  * `destinations` with the digest each destination holds and every tag with `live`.
- * `retries` counts the requests repeated; `error` is set when the tag phase failed part-way.
+ * `compressed` counts the plain layers compressed (publish-wide); `retries` counts the requests repeated; `error` is set when the tag phase failed part-way.
  */
 function jsonOf(results: PublishResult[], several: boolean, retries: number, error?: string): unknown {
-  const images = results.map(({ digest, mediaType, references, blobs, destinations }) => ({ digest, mediaType, references, blobs, destinations }));
+  const images = results.map(({ digest, mediaType, references, blobs, destinations, compressed }) => ({ digest, mediaType, references, blobs, destinations, ...(compressed ? { compressed } : {}) }));
   const extra = { retries, ...(error ? { error } : {}) };
   return several ? { images, ...extra } : { ...images[0], ...extra };
 }

@@ -6,6 +6,8 @@ import type { BlobAction } from '../image/sink.js';
 import type { ByteSource, Layer, MountFrom } from '../image/types.js';
 import type { PublishListener } from './events.js';
 import type { Place } from '../places/open-sink.js';
+import type { LearnedPairings } from './learned-pairings.js';
+import type { Compressions } from './shared-compression.js';
 import { transcode } from './transcode.js';
 
 export interface StoredBlob {
@@ -32,6 +34,9 @@ export class BlobTransfers {
     private readonly run: Run,
     private readonly cache: DigestCache | undefined,
     private readonly emit: PublishListener,
+    /** Shared by every place of the publish: what registries' images claim, and the layers compressed. */
+    private readonly pairings?: LearnedPairings,
+    private readonly compressions?: Compressions,
   ) {}
 
   /** A blob whose digest is known, uploaded from `source` unless present. */
@@ -51,8 +56,10 @@ export class BlobTransfers {
 
   /**
    * A layer stored in one compression and published in another (docker save's plain tars
-   * are gzipped). The digest cache remembers what an earlier push produced, so a re-push
-   * is a HEAD and no compression at all.
+   * are gzipped). Before compressing: the blob an earlier run of this user produced (the
+   * digest cache), then one a registry's image pairs with the layer (learned-pairings.ts),
+   * each used only when the place holds it or mounts it. Otherwise the layer is compressed,
+   * once per publish however many places need it (shared-compression.ts).
    */
   ensureTranscoded(layer: Layer, open: () => Readable, target: Compression, level: number): Promise<StoredBlob> {
     const id = `${layer.diffId}>${target}:${level}`;
@@ -67,10 +74,20 @@ export class BlobTransfers {
           const action = await this.presentOrMounted(known.digest, known.size);
           if (action) return this.finish(id, { digest: known.digest, size: known.size, action, proven: true });
         }
-        const stored = await this.place.sink.putStream(
-          () => transcode(open(), layer.compression, target, level),
-          (sent) => this.progress(id, sent, undefined),
-        );
+        if (target !== 'none' && this.pairings) {
+          for await (const c of this.pairings.candidates(this.place, layer.diffId, target)) {
+            const action = await this.presentOrMounted(c.digest, c.size, c.mountFrom);
+            if (action && (await this.pairings.prove(c, layer.diffId, target))) return this.finish(id, { digest: c.digest, size: c.size, action, proven: true });
+          }
+        }
+        const produce = () => transcode(this.compressions && target !== 'none' ? this.compressions.counted(open()) : open(), layer.compression, target, level);
+        if (this.compressions?.shared) {
+          const made = await this.compressions.once(id, produce);
+          const action = await this.presentOrMounted(made.digest, made.size);
+          if (!action) await this.place.sink.putBlob(made.digest, made.source, (sent) => this.progress(id, sent, made.size));
+          return this.finish(id, { digest: made.digest, size: made.size, action: action ?? 'uploaded' });
+        }
+        const stored = await this.place.sink.putStream(produce, (sent) => this.progress(id, sent, undefined));
         return this.finish(id, { ...stored, action: 'uploaded' });
       }),
     );

@@ -11,6 +11,7 @@ import type { ByteSource, Layer } from '../image/types.js';
 export class LayerChecks {
   private readonly checks = new Map<Layer, Map<boolean, CheckedSource>>();
   private readonly verifier = new LayerVerifier();
+  private readonly claims = new Map<string, Promise<LayerVerified>>();
 
   /** `onReread` hears of each layer read only to verify it (no upload read it whole). */
   constructor(private readonly onReread: (layer: Layer, why: string) => void = () => {}) {}
@@ -18,6 +19,20 @@ export class LayerChecks {
   /** Stops the verification workers. */
   close(): Promise<void> {
     return this.verifier.close();
+  }
+
+  /**
+   * A blob a registry claims holds `layer.diffId` (a pairing learned from an image there),
+   * read once per publish, whichever place asks: decompressed, hashed and walked as a tar.
+   */
+  proveClaim(layer: Layer, why: string): Promise<LayerVerified> {
+    const key = `${layer.digest} ${layer.diffId}`;
+    let p = this.claims.get(key);
+    if (!p) {
+      this.onReread(layer, why);
+      this.claims.set(key, (p = this.verifier.verifyLayer(layer, { diffIds: true })));
+    }
+    return p;
   }
 
   /** The layer's source, verified as it streams, shared by every place. */

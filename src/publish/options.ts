@@ -30,7 +30,11 @@ export interface PublishOptions {
    * (default true). Stored digests and sizes are checked either way.
    */
   verifyDiffIds?: boolean;
-  /** Hash every blob an OCI layout destination already holds before trusting it (default: only small ones). */
+  /**
+   * Hash every blob an OCI layout destination already holds before trusting it (default: only
+   * small ones), and read a blob a registry's image pairs with a layer even when this user's
+   * cache says it was checked before.
+   */
   verifyExisting?: boolean;
   /** Upload foreign (non-distributable) layers as ordinary layers; default: keep their descriptors, upload nothing. */
   allowNondistributable?: boolean;
@@ -43,6 +47,14 @@ export interface PublishOptions {
   referrers?: boolean;
   /** How publishImages finds referrers (publish() sets it from the source when `referrers` is set). */
   listReferrers?: ListReferrers;
+  /**
+   * Images whose layers a registry destination may already hold (`--cache-from`): what their
+   * manifests and configs pair (diff_id → compressed blob) spares compressing a plain layer
+   * again, when the destination holds or mounts that blob (learned-pairings.ts).
+   */
+  cacheFrom?: string[];
+  /** How long to wait for a previous image or --cache-from to be read (default 2000 ms). */
+  learnTimeoutMs?: number;
   /** Concurrent blob transfers (default 4). */
   jobs?: number;
   /** Registry client options (auth, TLS, retries). */

@@ -1,11 +1,12 @@
 import { TarpushError } from '../errors.js';
 import type { Digest } from '../image/digest.js';
-import { parsePlatform } from '../image/platform.js';
+import { parsePlatform, type PlatformSpec } from '../image/platform.js';
 import type { BlobAction } from '../image/sink.js';
-import type { ArchiveImage, Descriptor } from '../image/types.js';
+import type { ArchiveImage, Descriptor, Manifestable } from '../image/types.js';
 import { openSink, type Place } from '../places/open-sink.js';
 import { openSource } from '../places/open-source.js';
 import { parsePlace, pinnedDigestOf, placeKey, registryOf, type PlaceRef } from '../places/parse.js';
+import { parseReference, type Reference } from '../reference/index.js';
 import type { ClientOptions } from '../registry/options.js';
 import { limit } from '../util/limit.js';
 import { printable } from '../util/printable.js';
@@ -13,6 +14,8 @@ import { settleAll } from '../util/settle-all.js';
 import { BlobTransfers } from './blob-transfers.js';
 import type { PublishListener } from './events.js';
 import { LayerChecks } from './layer-checks.js';
+import { LearnedPairings } from './learned-pairings.js';
+import { Compressions } from './shared-compression.js';
 import { publishDefaults, type PublishOptions } from './options.js';
 import { uploadReferrers } from './referrers.js';
 import { describeTargets, planTargets, type PlannedTarget } from './plan.js';
@@ -52,6 +55,8 @@ export interface PublishResult {
   destinations: DestinationResult[];
   /** Which image of the source this is. */
   image: { index: number; repoTags: readonly string[]; refName?: string };
+  /** Plain layers this publish compressed (all images, all places: each once), and their uncompressed bytes. */
+  compressed?: { layers: number; bytes: number };
 }
 
 /** A place opened once per publish, with what its uploads share across images. */
@@ -67,7 +72,7 @@ interface OpenPlace {
 export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
   const src = parsePlace(opts.source, 'source', { archiveOnly: !opts.anySource });
   const dests = opts.destinations.map((d) => parsePlace(d, 'sink'));
-  const client = withCredentialHosts(opts.client, [src, ...dests].flatMap((d) => registryOf(d) ?? []));
+  const client = withCredentialHosts(opts.client, [...[src, ...dests].flatMap((d) => registryOf(d) ?? []), ...cacheFromRefs(opts).map((r) => r.registry)]);
   const emit: PublishListener = opts.onEvent ?? (() => {});
   checkSettings(opts);
   const source = await openSource(src, { client, stdin: opts.stdin, onNote: (message) => emit({ type: 'note', message }) });
@@ -93,12 +98,14 @@ export async function publish(opts: PublishOptions): Promise<PublishResult[]> {
 export async function publishImages(images: readonly ArchiveImage[], opts: PublishOptions, dests: readonly PlaceRef[] = opts.destinations.map((d) => parsePlace(d, 'sink'))): Promise<PublishResult[]> {
   const settings = checkSettings(opts);
   const emit = onceNotes(opts.onEvent ?? (() => {}));
-  const client = withCredentialHosts(opts.client, dests.flatMap((d) => registryOf(d) ?? []));
+  const cacheFrom = cacheFromRefs(opts);
+  const client = withCredentialHosts(opts.client, [...dests.flatMap((d) => registryOf(d) ?? []), ...cacheFrom.map((r) => r.registry)]);
   const cache = opts.cache === false ? undefined : (opts.cache ?? (await openDefaultCache()));
   const warned = new Set(cache?.warnings ?? []);
   for (const w of warned) emit({ type: 'note', message: w });
   const checks = new LayerChecks((layer, reason) => emit({ type: 'verify', digest: layer.digest, reason }));
   const places = new Map<string, Promise<OpenPlace>>();
+  let compressions: Compressions | undefined;
   let committed = false;
   try {
     for (const image of images) checkPlatform(image.root, settings.platforms);
@@ -106,12 +113,27 @@ export async function publishImages(images: readonly ArchiveImage[], opts: Publi
     if (dests.length === 0) emit({ type: 'note', message: `no destination given: publishing to the archive's RepoTags: ${describeTargets(targets)}` });
 
     const run = limit(opts.jobs ?? publishDefaults.jobs);
+    compressions = new Compressions(new Set(targets.map((t) => placeKey(t.dest))).size > 1);
+    const tagsAt = new Map<string, string[]>();
+    for (const t of targets) if (t.dest.kind === 'registry') tagsAt.set(`${t.dest.ref.registry}/${t.dest.ref.repository}`, [...(tagsAt.get(`${t.dest.ref.registry}/${t.dest.ref.repository}`) ?? []), ...t.tags]);
+    const pairings = new LearnedPairings({
+      client,
+      ...(cache ? { cache } : {}),
+      cacheFrom,
+      platforms: settings.platforms.length ? settings.platforms.map(parsePlatform) : platformsOf(images.map((i) => i.root)),
+      tagsAt,
+      ...(opts.learnTimeoutMs !== undefined ? { timeoutMs: opts.learnTimeoutMs } : {}),
+      verify: settings.verifyDiffIds,
+      reverify: !!settings.reverify,
+      checks,
+      emit,
+    });
     const openOnce = (dest: PlaceRef): Promise<OpenPlace> => {
       const key = placeKey(dest);
       let p = places.get(key);
       if (!p) {
         p = openSink(dest, { client, verifyExisting: opts.verifyExisting }).then((place) => {
-          const transfers = new BlobTransfers(place, run, cache, emit);
+          const transfers = new BlobTransfers(place, run, cache, emit, pairings, compressions);
           const note = (message: string) => emit({ type: 'note', message });
           const uploads = placeUploads(transfers, (m) => writeManifest(place, m.digest, m, emit), settingsFor(place, settings), checks, note);
           return { place, uploads };
@@ -139,16 +161,17 @@ export async function publishImages(images: readonly ArchiveImage[], opts: Publi
       outcomes = await writeTags(jobs, emit);
     } catch (err) {
       if (err instanceof TarpushError && err.code === 'TAGS_INCOMPLETE') {
-        err.details.results = results(images, uploaded, err.details.tags as TagOutcome[], jobs);
+        err.details.results = results(images, uploaded, err.details.tags as TagOutcome[], jobs, compressions.work);
       }
       throw err;
     }
     await listAndRefer(uploaded, emit);
     await settleAll([...places.values()].map(async (p) => (await p).place.close?.()));
     committed = true;
-    return results(images, uploaded, outcomes, jobs);
+    return results(images, uploaded, outcomes, jobs, compressions.work);
   } finally {
     if (!committed) await Promise.allSettled([...places.values()].map(async (p) => (await p).place.abort?.()));
+    await compressions?.close().catch(() => {});
     await checks.close();
     await cache?.save().catch(() => {});
     for (const w of cache?.warnings ?? []) if (!warned.has(w)) emit({ type: 'note', message: w });
@@ -187,6 +210,7 @@ function results(
   uploaded: readonly Uploaded[],
   outcomes: readonly TagOutcome[],
   jobs: ReadonlyArray<{ t: PlannedTarget }>,
+  compressed: { layers: number; bytes: number },
 ): PublishResult[] {
   return images.map((image) => {
     const mine = uploaded.filter((u) => u.t.image === image);
@@ -207,8 +231,25 @@ function results(
       blobs: places.flatMap(({ place, uploads }) => uploads.transfers.results.map((b) => ({ ...b, place: place.name }))),
       destinations,
       image: { index: image.index, repoTags: image.repoTags, ...(image.refName !== undefined ? { refName: image.refName } : {}) },
+      compressed: { ...compressed },
     };
   });
+}
+
+/** --cache-from references, parsed (a tag defaults to latest, as a pull's would). */
+function cacheFromRefs(opts: PublishOptions): Reference[] {
+  return (opts.cacheFrom ?? []).map((r) => parseReference(r, { defaultTag: 'latest' }));
+}
+
+/** The platforms of the images published: a previous index's children matching one of them are read. */
+function platformsOf(items: readonly Manifestable[]): PlatformSpec[] {
+  const out: PlatformSpec[] = [];
+  const visit = (it: Manifestable): void => {
+    if (it.kind === 'image' && it.platform) out.push({ os: it.platform.os, architecture: it.platform.architecture, ...(it.platform.variant ? { variant: it.platform.variant } : {}) });
+    if (it.kind === 'index') for (const c of it.manifests) if (c.item) visit(c.item);
+  };
+  for (const it of items) visit(it);
+  return out;
 }
 
 function checkSettings(opts: PublishOptions): UploadSettings {
@@ -219,6 +260,7 @@ function checkSettings(opts: PublishOptions): UploadSettings {
     platforms: opts.platforms ?? [],
     verifyDiffIds: opts.verifyDiffIds ?? publishDefaults.verifyDiffIds,
     allowNondistributable: opts.allowNondistributable ?? false,
+    reverify: !!opts.verifyExisting,
   };
   if (settings.compression !== 'keep' && !compressionSupported(settings.compression)) {
     throw new TarpushError('USAGE', `--compression ${settings.compression} needs Node.js ≥ 22.15 (this is ${process.version})`);

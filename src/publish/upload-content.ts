@@ -31,6 +31,8 @@ export interface UploadSettings {
   platforms: readonly string[];
   /** Decompress compressed layers to check their diff_ids (default true). */
   verifyDiffIds: boolean;
+  /** Check layers the place already holds even when this user proved them before or the config is not new (--verify). */
+  reverify?: boolean;
   /** Upload foreign (non-distributable) layers as ordinary ones (default false: keep their descriptor, upload nothing). */
   allowNondistributable: boolean;
   /**
@@ -117,7 +119,10 @@ async function uploadImage(image: Image, p: PlaceUploads): Promise<PreparedManif
   const { transfers, settings: s } = p;
   const format: ManifestFormat = s.format === 'keep' ? formatOfManifestMediaType(image.mediaType) : s.format;
   const config = transfers.ensure('config', image.config.digest, bufferSource(image.rawConfig, `${image.config.digest} (config)`), image.mountFrom);
-  const layers = image.layers.map((layer) => publishLayer(layer, format, p));
+  // A config the place already held was published there with these diff_ids before (a re-push,
+  // a new tag): the layers it also holds make no new claim, and are not read to check them.
+  const configNew = config.then((c) => c.action === 'uploaded', () => true);
+  const layers = image.layers.map((layer) => publishLayer(layer, format, p, configNew));
   await settleAll<unknown>([config, ...layers]);
   const published = await Promise.all(layers); // all fulfilled by now
   const descriptors = published.map((l) => l.descriptor);
@@ -157,7 +162,7 @@ interface PublishedLayer {
   foreignUploaded?: boolean;
 }
 
-async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUploads): Promise<PublishedLayer> {
+async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUploads, configNew: Promise<boolean>): Promise<PublishedLayer> {
   const { transfers, settings: s } = p;
   if (layer.foreign && !s.allowNondistributable) {
     // As docker, ggcr and containers/image do: the manifest keeps the descriptor, urls and
@@ -171,20 +176,23 @@ async function publishLayer(layer: Layer, format: ManifestFormat, p: PlaceUpload
     throw new TarpushError('ARCHIVE_ENTRY_MISSING', `layer ${layer.digest} is not in the archive${layer.foreign ? ' (a foreign layer): --allow-nondistributable-artifacts needs its bytes' : ''}`, { expected: layer.digest });
   }
   const target = targetCompression(layer, s.compression);
-  const check = p.checks.for(layer, { diffIds: s.verifyDiffIds });
+  // A pair this user's runs proved is not decompressed again, not even while it uploads (--verify: it is).
+  const check = p.checks.for(layer, { diffIds: s.verifyDiffIds && (!!s.reverify || !transfers.provenBefore(layer)) });
   let stored: StoredBlob;
   let mediaType = layer.foreign ? layerMediaType(format, layer.compression) : layer.mediaType;
   // Bytes that went out must have matched the archive's digests before any manifest names
   // them (settle). A compressed layer the place already held was not read: its diff_id is
   // still the archive's claim, so it is read once here unless this user's earlier run proved
-  // that pair — a config must not be published with a wrong diff_id because the blob happens
-  // to exist remotely. What a completed check proved is remembered for later runs.
+  // that pair, or the place held the config too (that config was published there with its
+  // diff_ids; docs/decisions.md "Existing layers") — a new config must not be published with
+  // a wrong diff_id because the blob happens to exist remotely. What a completed check
+  // proved is remembered for later runs.
   if (target === layer.compression) {
     stored = await transfers.ensure('layer', layer.digest, check.source, layer.mountFrom);
     const declared = layer.diffIdDeclared !== false;
     // A layer read from a registry is already published with that config there: copying it
     // makes no new claim, so one the destination holds (or mounted) is not downloaded to check.
-    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !layer.mountFrom && !transfers.provenBefore(layer);
+    const unread = stored.action !== 'uploaded' && layer.compression !== 'none' && declared && s.verifyDiffIds && !layer.mountFrom && (s.reverify || (!transfers.provenBefore(layer) && (await configNew)));
     if (stored.action === 'uploaded' || unread) {
       transfers.phase(stored, 'verifying');
       const v = await check.settle(unread ? `${transfers.placeName} already holds it: checking its diff_id` : 'the upload resumed part-way: reading it once more');

@@ -73,6 +73,23 @@ describe('DigestCache', () => {
     assert.deepEqual((await DigestCache.open({ dir, env })).size, { locations: 1, verified: 1 });
   });
 
+  it('round-trips claimed pairings, apart from verified ones, most recent first, at most 4 per diff_id', async () => {
+    const dir = await freshDir();
+    const clock = manualClock();
+    const a = await DigestCache.open({ dir, env, now: clock.now });
+    for (let i = 0; i < 6; i++) {
+      a.recordClaimed({ diffId: d('diff'), compression: 'gzip', digest: d(`claimed${i}`), size: i });
+      clock.advance(1000);
+    }
+    a.recordClaimed({ diffId: d('diff'), compression: 'zstd', digest: d('zst'), size: 9 });
+    await a.save();
+    const b = await DigestCache.open({ dir, env });
+    assert.deepEqual(b.claimed(d('diff'), 'gzip').map((c) => c.digest), [5, 4, 3, 2].map((i) => d(`claimed${i}`)));
+    assert.deepEqual(b.claimed(d('diff'), 'zstd'), [{ diffId: d('diff'), compression: 'zstd', digest: d('zst'), size: 9 }]);
+    assert.equal(b.isVerified(d('claimed5'), d('diff')), false, 'a claim is not a proof');
+    assert.equal(b.produced(d('diff'), 'gzip', 1), undefined);
+  });
+
   it('lists the repositories holding a blob most recent first, at most 8', async () => {
     const clock = manualClock();
     const c = DigestCache.memory({ now: clock.now });
