@@ -12,6 +12,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // V8 flags for the work ahead, set before anything is loaded (docs/decisions.md "Memory"):
+  // `gc` for src/util/dead-buffers.ts, which frees dead chunks as a push streams; and no
+  // optimising tier-up of WebAssembly, which compiles undici's HTTP parser (llhttp) again
+  // with TurboFan at ~35 MiB of compiler memory; Liftoff code parses the small responses fine.
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString('--expose-gc');
+  setFlagsFromString('--wasm-tiering-budget=2000000000');
   const { main } = await import('../dist/src/cli/main.js');
   const code = await main(args);
   // Exit as soon as our output is flushed: idle keep-alive sockets and library timers would
