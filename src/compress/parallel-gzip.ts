@@ -288,7 +288,9 @@ class ParallelGzipStream extends Readable {
     const opts: zlib.ZlibOptions = {
       level: this.level,
       finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-      // One output buffer big enough for the whole block: fewer threadpool round trips.
+      // One output buffer big enough for the whole block: fewer threadpool round trips, and
+      // the bytes cannot depend on where an output buffer filled up (zlib repeats a sync flush
+      // marker when the output ends exactly at one).
       chunkSize: Math.max(16 * 1024, block.length + (block.length >>> 3) + 1024),
     };
     if (job.dictionary) opts.dictionary = job.dictionary;
@@ -332,7 +334,10 @@ class ParallelGzipStream extends Readable {
       this.held -= freed;
       this.budget.give(freed); // may cut more of this stream (retry) and of others
     }
-    if (!this.ended && !this.destroyed) this.cut();
+    if (!this.ended && !this.destroyed) {
+      this.cut();
+      this.schedule();
+    }
   }
 }
 

@@ -16,9 +16,9 @@ export function fileRangeSource(path: string, offset: number, size: number, loca
     open(start?: number, end?: number) {
       const [s, e] = clampRange(size, start, end);
       if (s === e) return Readable.from([]);
-      // 256 KiB reads: big enough for few syscalls, small enough that the chunks several
+      // 128 KiB reads: big enough for few syscalls, small enough that the chunks several
       // uploads hold at once stay a few MiB (docs/decisions.md "Memory").
-      return createReadStream(path, { start: offset + s, end: offset + e - 1, highWaterMark: 256 << 10 });
+      return createReadStream(path, { start: offset + s, end: offset + e - 1, highWaterMark: 128 << 10 });
     },
   };
 }
