@@ -31,7 +31,7 @@ import { gzipHeader, gzipTrailer } from './gzip-frame.js';
  * stable for one Node build; another zlib build may choose different matches.)
  *
  * Memory: the blocks in flight of all streams share one byte budget (`gzipBlockBudget`), a
- * block is copied into a buffer the stream reuses (unless it is one input chunk already), and
+ * block is assembled in a reused buffer (unless it is part of one input chunk already), and
  * a compressed block is copied out of zlib's worst-case-sized output buffer, so a stream
  * holds little more than its blocks' bytes (docs/decisions.md "Memory").
  */
@@ -40,8 +40,8 @@ import { gzipHeader, gzipTrailer } from './gzip-frame.js';
 export const gzipBlockBudget = new ByteBudget(GZIP_BLOCK_BUDGET);
 
 /**
- * Buffers of compressed blocks, shared by the streams of the process: no more than the
- * budget's worth are kept, and none once no stream is left (nothing stays allocated).
+ * Block-sized buffers whose blocks are compressed, reused for new blocks by every stream of
+ * the process: no more than the budget's worth are kept, and none once no stream is left.
  */
 const spare = {
   size: 0,
@@ -248,8 +248,10 @@ class ParallelGzipStream extends Readable {
     let block: Buffer;
     let reusable: Buffer | undefined;
     const head = this.pending[0];
-    if (head && head.length >= n) {
-      block = head.subarray(0, n); // one input chunk: no copy
+    if (n === 0) {
+      block = Buffer.alloc(0); // the whole input was empty
+    } else if (head && head.length >= n) {
+      block = head.subarray(0, n); // part of one input chunk: no copy
       if (head.length === n) this.pending.shift();
       else this.pending[0] = head.subarray(n);
     } else {
