@@ -16,6 +16,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Node ≥ 22.1 keeps V8's compiled code of our modules on disk (os.tmpdir()/node-compile-cache;
   // NODE_DISABLE_COMPILE_CACHE=1 turns it off), so later runs skip compiling. Node 20 has no such API.
   module.enableCompileCache?.();
+  // V8 flags for the work ahead, set before anything is loaded (docs/decisions.md "Memory"):
+  // `gc` for src/util/dead-buffers.ts, which frees dead chunks as a push streams; and no
+  // optimising tier-up of WebAssembly, which compiles undici's HTTP parser (llhttp) again
+  // with TurboFan at ~35 MiB of compiler memory; Liftoff code parses the small responses fine.
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString('--expose-gc');
+  setFlagsFromString('--wasm-tiering-budget=2000000000');
   const { main } = await import('../dist/src/cli/main.js');
   const code = await main(args);
   // Exit as soon as our output is flushed: idle keep-alive sockets and library timers would

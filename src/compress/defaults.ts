@@ -28,6 +28,14 @@ export const DEFAULT_GZIP_BLOCK_SIZE = 1024 * 1024;
  */
 export const defaultGzipConcurrency = (): number => Math.max(4, 2 * availableParallelism());
 
+/**
+ * Input bytes of gzip blocks in flight across every parallel gzip stream of the process
+ * (block-budget.ts): 8 blocks of the default size, twice the threadpool's 4 threads, so the
+ * threads never wait for work while memory stays flat however many layers are compressed at
+ * once (docs/decisions.md "Memory").
+ */
+export const GZIP_BLOCK_BUDGET = 8 * DEFAULT_GZIP_BLOCK_SIZE;
+
 /** Default zstd level (zstd's own default). */
 export const DEFAULT_ZSTD_LEVEL = 3;
 

@@ -16,8 +16,9 @@ export function fileRangeSource(path: string, offset: number, size: number, loca
     open(start?: number, end?: number) {
       const [s, e] = clampRange(size, start, end);
       if (s === e) return Readable.from([]);
-      // highWaterMark 1 MiB: fewer syscalls and bigger writes to the socket.
-      return createReadStream(path, { start: offset + s, end: offset + e - 1, highWaterMark: 1 << 20 });
+      // 128 KiB reads: big enough for few syscalls, small enough that the chunks several
+      // uploads hold at once stay a few MiB (docs/decisions.md "Memory").
+      return createReadStream(path, { start: offset + s, end: offset + e - 1, highWaterMark: 128 << 10 });
     },
   };
 }

@@ -11,10 +11,11 @@
  *          `tar` (the plain bytes are not a tar), `read` (the file could not be read)
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { createDecompressor } from '../compress/decompress.js';
+import { noteBufferChurn } from '../util/dead-buffers.js';
 import { TarStreamCheck } from './verify-tar.js';
 
 export type WorkerCompression = 'gzip' | 'zstd';
@@ -32,9 +33,16 @@ export type FromWorker =
   | { op: 'done'; id: number; digest: string; size: number }
   | { op: 'error'; id: number; reason: WorkerFailureReason; message: string };
 
+/**
+ * Bytes per read of a layer file. A file job reads into two buffers of this size, reused for
+ * the whole layer, so reading makes no garbage (docs/decisions.md "Memory").
+ */
+const READ_SIZE = 256 * 1024;
+
+/** Output chunk of the decompressor: each is hashed and tar-checked at once, then dead. */
+const INFLATE_CHUNK = 256 * 1024;
+
 interface Job {
-  /** Set for file jobs: the worker reads the layer's bytes itself. */
-  file?: ReadStream;
   decompress: Transform;
   hash: Hash;
   tar: TarStreamCheck;
@@ -54,12 +62,11 @@ function fail(id: number, job: Job, reason: WorkerFailureReason, message: string
   if (jobs.get(id) !== job) return;
   jobs.delete(id);
   post({ op: 'error', id, reason, message });
-  job.file?.destroy();
   job.decompress.destroy();
 }
 
 function start(id: number, compression: WorkerCompression): Job | undefined {
-  const decompress = createDecompressor(compression, { chunkSize: 256 * 1024 });
+  const decompress = createDecompressor(compression, { chunkSize: INFLATE_CHUNK });
   if (!decompress) {
     // The main thread only asks for what canDecompress() allows; say so if that ever drifts.
     post({ op: 'error', id, reason: 'decompress', message: `this Node cannot decompress ${compression}` });
@@ -70,6 +77,7 @@ function start(id: number, compression: WorkerCompression): Job | undefined {
   decompress.on('data', (d: Buffer) => {
     job.hash.update(d);
     job.size += d.length;
+    noteBufferChurn(d.length);
     const bad = job.tar.feed(d);
     if (bad) fail(id, job, 'tar', bad);
   });
@@ -91,13 +99,35 @@ function start(id: number, compression: WorkerCompression): Job | undefined {
 function startFile(id: number, compression: WorkerCompression, path: string, startAt: number, end: number): void {
   const job = start(id, compression);
   if (!job) return;
-  if (end <= startAt) {
-    job.decompress.end();
-    return;
+  readInto(id, job, path, startAt, end).catch((err: Error) => fail(id, job, 'read', err.message));
+}
+
+/**
+ * Feed bytes [startAt, end) of the file to the job's decompressor, reading into two buffers
+ * in turn: one is decompressed while the other is filled. A buffer is refilled only after the
+ * decompressor's write callback for it ran (zlib has consumed it by then).
+ */
+async function readInto(id: number, job: Job, path: string, startAt: number, end: number): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const size = Math.max(1, Math.min(READ_SIZE, end - startAt));
+    const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    let written: Promise<boolean> | undefined;
+    let pos = startAt;
+    for (let i = 0; pos < end; i ^= 1) {
+      const buf = bufs[i]!;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) throw new Error(`${path}: the file ends at ${pos}, before ${end}`);
+      pos += bytesRead;
+      if (written && !(await written)) return; // the job failed or was cancelled: stop reading
+      if (jobs.get(id) !== job) return;
+      written = new Promise((resolve) => job.decompress.write(buf.subarray(0, bytesRead), (err) => resolve(!err)));
+    }
+    if (written && !(await written)) return;
+    if (jobs.get(id) === job) job.decompress.end();
+  } finally {
+    await fh.close();
   }
-  job.file = createReadStream(path, { start: startAt, end: end - 1, highWaterMark: 1 << 20 });
-  job.file.on('error', (err) => fail(id, job, 'read', err.message));
-  job.file.pipe(job.decompress);
 }
 
 port?.on('message', (m: ToWorker) => {
@@ -124,7 +154,6 @@ port?.on('message', (m: ToWorker) => {
     case 'cancel': {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
-      job?.file?.destroy();
       job?.decompress.destroy();
       break;
     }

@@ -1,5 +1,6 @@
 import { sourceReadError, TarpushError } from '../errors.js';
 import type { ByteSource } from '../image/types.js';
+import { noteBufferChurn } from '../util/dead-buffers.js';
 
 /**
  * Request bodies streamed from a ByteSource: bytes [start, end) are read on demand (never
@@ -21,6 +22,7 @@ export function rangeBody(source: ByteSource, start: number, end: number, onByte
             });
           }
           onBytes(chunk.length);
+          noteBufferChurn(chunk.length);
           yield chunk;
         }
       } catch (err) {

@@ -64,6 +64,16 @@ describe('gzipParallel', () => {
     assert.ok(zlib.gunzipSync(tinyOut).equals(tiny));
   });
 
+  it('keeps compressing when the queue of blocks is full and input chunks span many blocks', async () => {
+    // 1 KiB blocks from chunks of up to 200 KB: the queue (2 × concurrency + 1 blocks) fills
+    // on every chunk, and blocks cut as it drains must still be started.
+    const data = sampleData(600_000, 21);
+    for (let seed = 1; seed <= 6; seed++) {
+      const gz = await collect(gzipParallel(chunkedStream(data, seed), { level: 1, blockSize: 1024 }));
+      assert.ok(zlib.gunzipSync(gz).equals(data), `chunking seed ${seed}`);
+    }
+  });
+
   it('changes output with block size and level, each still valid', async () => {
     const data = sampleData(1_000_000, 8);
     const outs = new Map<string, Buffer>();
