@@ -30,7 +30,7 @@ test('push --help at 80 columns: no line too long, no word cut, Positionals and 
   const help = await helpAt('push', 80);
   for (const line of help.split('\n')) assert.ok(line.length <= 80, `${line.length}: ${line}`);
   // phrases the old help cut mid-word at 80 columns ("pl ain", "re gistry", "t rusting")
-  for (const whole of [' docker-archive:FILE[:repo:tag] ', ' plain layers gzipped)', ' registry reference, ', ' trusting it ', ' (non-distributable) ']) {
+  for (const whole of [' docker-archive:FILE[:repo:tag] ', ' plain layers gzipped)', ' registry reference, ', ' otherwise trusted:', ' (non-distributable) ']) {
     assert.ok(flat(help).includes(whole), `"${whole}" whole`);
   }
   const at = (s: string): number => help.indexOf(s);

@@ -29,7 +29,8 @@ test('runtime dependencies are what dist/src imports at run time, no more, no le
     const text = readFileSync(file, 'utf8');
     // tsc writes static imports and re-exports one per line; lazy ones are import()/require() calls.
     const statics = text.matchAll(/^(?:(?:import|export)\b[^'"\n]*?\bfrom|import)\s*['"]([^'"]+)['"]/gm);
-    const calls = text.matchAll(/\b(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/g);
+    // `createRequire(import.meta.url)('x')` loads x as require('x') does.
+    const calls = text.matchAll(/(?:\b(?:import|require)|\bcreateRequire\([^)]*\))\(\s*['"]([^'"]+)['"]\s*\)/g);
     for (const m of [...statics, ...calls]) {
       const spec = m[1]!;
       if (spec.startsWith('.') || spec.startsWith('node:')) continue;
