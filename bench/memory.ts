@@ -136,7 +136,8 @@ function parseList<T extends string | number>(value: string | boolean | undefine
 
 async function main(): Promise<void> {
   const args = benchArgs({ sizes: 'string', formats: 'string', runs: 'string', limit: 'string', 'keep-images': 'boolean' }, USAGE);
-  const sizes = parseList(args.sizes, 'sizes', DEFAULT_SIZES, (s) => (/^[1-9]\d*$/.test(s) ? Number(s) : undefined));
+  // Run from bench/run.ts with --quick (TARPUSH_BENCH_QUICK=1): the 100 MB image only.
+  const sizes = parseList(args.sizes, 'sizes', process.env.TARPUSH_BENCH_QUICK === '1' ? [100] : DEFAULT_SIZES, (s) => (/^[1-9]\d*$/.test(s) ? Number(s) : undefined));
   const formats = parseList<ArchiveFormat>(args.formats, 'formats', [...ARCHIVE_FORMATS], (s) => ARCHIVE_FORMATS.find((f) => f === s));
   const runs = positiveInt(args.runs, 'runs', 1);
   const limit = positiveInt(args.limit, 'limit', 100);

@@ -198,8 +198,10 @@ async function counted(tool: Tool, v1: Version, v2: Version): Promise<{ requests
 
 async function main(): Promise<void> {
   const args = benchArgs({ mb: 'string', runs: 'string', dir: 'string', 'skip-skopeo': 'boolean' }, USAGE);
-  const size = positiveInt(args.mb, '--mb', 1000);
-  const runs = positiveInt(args.runs, '--runs', 3);
+  // Run from bench/run.ts: its --quick/--mb/--runs come as TARPUSH_BENCH_* when no flag is given.
+  const quick = process.env.TARPUSH_BENCH_QUICK === '1';
+  const size = positiveInt(args.mb ?? process.env.TARPUSH_BENCH_MB, '--mb', quick ? 100 : 1000);
+  const runs = positiveInt(args.runs ?? process.env.TARPUSH_BENCH_RUNS, '--runs', quick ? 1 : 3);
   const image = await ensureImage(size, (args.dir as string | undefined) ?? defaultImageDir);
   const work = await fresh('tarpush-warm-');
   try {
