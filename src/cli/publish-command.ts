@@ -60,7 +60,7 @@ export function withPublishFlags<T>(y: Argv<T>, opts: { destinations?: boolean; 
       .option('digest-file', { type: 'string', describe: 'write the manifest digest to this file' })
       .option('image-name-with-digest-file', { type: 'string', describe: 'write place@digest (one per destination) to this file' })
       .option('image-name-tag-with-digest-file', { type: 'string', describe: 'write place:tag@digest (one per tag) to this file' })
-      .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache ($XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
+      .option('cache', { type: 'boolean', default: true, describe: 'use the digest cache (~/.cache/tarpush, or $XDG_CACHE_HOME/tarpush); --no-cache to skip it' })
       .option('cache-from', { type: 'string', describe: 'an image whose layers a registry destination may already hold (repeat the flag for more): a plain layer it pairs with a blob the destination holds or mounts is not compressed again' })
       .check((a) => {
         checkCompression(a.compression);
