@@ -7,8 +7,8 @@
  *
  * Images come from make-image (cached like the push bench's: 1000 MB in $TMPDIR/tarpush-bench,
  * other sizes in $TMPDIR/tarpush-bench-<MB>). Images over 1000 MB take several GB of disk:
- * they are deleted once measured unless --keep-images. Exits 1 when a push fails or a peak
- * is over --limit MiB, so `npm run bench` can call it as a check.
+ * they are deleted once measured unless --keep-images. Exits 1 when a push fails; a peak over
+ * --limit MiB is marked "(over)" in the table (a measurement, not a failure of the run).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const limit = positiveInt(args.limit, 'limit', 100);
   const rows = await measureMemory({ sizes, formats, runs, keepImages: args['keep-images'] === true });
   process.stdout.write(memoryTable(rows, limit));
-  const bad = rows.some((r) => r.failure || r.peaks.some((p) => p !== undefined && p > limit));
+  const bad = rows.some((r) => r.failure);
   process.exitCode = bad ? 1 : 0;
 }
 

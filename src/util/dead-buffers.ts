@@ -20,7 +20,7 @@ import vm from 'node:vm';
  */
 
 /** Bytes of churn between two collections, per isolate. */
-export const CHURN_COLLECT_BYTES = 2 << 20;
+export const CHURN_COLLECT_BYTES = 4 << 20;
 
 type Gc = (opts: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
