@@ -1,10 +1,11 @@
+import { artifactBlob, makeArtifact } from '../image/artifact.js';
 import { TarpushError } from '../errors.js';
-import { artifactTypeOf, parseConfig } from '../image/config.js';
+import { parseConfig } from '../image/config.js';
 import type { Digest } from '../image/digest.js';
 import { checkDeclaredMediaType, parseIndex, parseManifest, type ParsedManifest } from '../image/manifest.js';
 import { compressionOfMediaType, isIndexMediaType, isManifestMediaType } from '../image/media-types.js';
-import type { Artifact, ArtifactBlob, Descriptor, Image, ImageIndex, IndexChild, Layer, MountFrom } from '../image/types.js';
-import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateArtifact, validateImage } from '../image/validate.js';
+import type { Artifact, Descriptor, Image, ImageIndex, IndexChild, Layer, MountFrom } from '../image/types.js';
+import { checkHasLayers, checkLayerCount, checkSize, isForeignLayerMediaType, isImageManifestConfig, validateImage } from '../image/validate.js';
 import type { Repository } from '../registry/index.js';
 import { limit } from '../util/limit.js';
 import { printable } from '../util/printable.js';
@@ -181,30 +182,7 @@ class RegistryReader {
 
   /** An artifact, as the layout reader has it: its blobs over blob GETs, its manifest kept byte for byte. */
   private artifact(m: FetchedManifest, parsed: ParsedManifest, rawConfig: Buffer, where: string): Artifact {
-    const blobs = parsed.layers.map(
-      (l): ArtifactBlob => ({
-        digest: l.digest,
-        size: l.size,
-        mediaType: l.mediaType,
-        source: registryBlobSource(this.repo, l.digest, l.size),
-        ...(l.annotations ? { annotations: l.annotations } : {}),
-        ...(l.urls?.length ? { urls: l.urls } : {}),
-      }),
-    );
-    const artifactType = artifactTypeOf(parsed);
-    const artifact: Artifact = {
-      kind: 'artifact',
-      mediaType: m.mediaType,
-      rawManifest: m.raw,
-      digest: m.digest,
-      config: parsed.config,
-      rawConfig,
-      blobs,
-      ...(artifactType !== undefined ? { artifactType } : {}),
-      ...(parsed.subject ? { subject: parsed.subject } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    };
-    validateArtifact(artifact, where);
-    return artifact;
+    const blobs = parsed.layers.map((l) => artifactBlob(l, registryBlobSource(this.repo, l.digest, l.size)));
+    return makeArtifact(parsed, { mediaType: m.mediaType, raw: m.raw, digest: m.digest, rawConfig }, blobs, where);
   }
 }

@@ -1,6 +1,7 @@
+import { artifactBlob, makeArtifact } from '../../image/artifact.js';
 import { TarpushError } from '../../errors.js';
 import { digestHex, type Digest } from '../../image/digest.js';
-import { artifactTypeOf, isImageConfigMediaType, parseConfig } from '../../image/config.js';
+import { parseConfig } from '../../image/config.js';
 import { Shape } from '../../image/json-shape.js';
 import { checkDeclaredMediaType, parseIndex, parseManifest, type ParsedManifest } from '../../image/manifest.js';
 import { MediaType, isIndexMediaType, isManifestMediaType } from '../../image/media-types.js';
@@ -13,7 +14,6 @@ import {
   isForeignLayerMediaType,
   isImageManifestConfig,
   isLayerMediaType,
-  validateArtifact,
   validateImage,
 } from '../../image/validate.js';
 import { isAttestation } from '../../image/platform.js';
@@ -204,30 +204,9 @@ class LayoutReader {
     for (const [j, ld] of m.layers.entries()) {
       const region = await this.files.require(blobName(ld.digest), `blob ${j} of ${location}`);
       checkSize(ld.size, region.size, region.location);
-      blobs.push({
-        digest: ld.digest,
-        size: ld.size,
-        mediaType: ld.mediaType,
-        source: regionSource(region),
-        ...(ld.annotations ? { annotations: ld.annotations } : {}),
-        ...(ld.urls?.length ? { urls: ld.urls } : {}),
-      });
+      blobs.push(artifactBlob(ld, regionSource(region)));
     }
-    const artifactType = artifactTypeOf(m);
-    const artifact: Artifact = {
-      kind: 'artifact',
-      mediaType,
-      rawManifest: raw,
-      digest: d.digest,
-      config: m.config,
-      rawConfig,
-      blobs,
-      ...(artifactType !== undefined ? { artifactType } : {}),
-      ...(m.subject ? { subject: m.subject } : {}),
-      ...(m.annotations ? { annotations: m.annotations } : {}),
-    };
-    validateArtifact(artifact, location);
-    return artifact;
+    return makeArtifact(m, { mediaType, raw, digest: d.digest, rawConfig }, blobs, location);
   }
 
   private async loadLayer(ld: Descriptor, diffId: Digest, what: string, where: string): Promise<Layer> {
