@@ -20,6 +20,7 @@ referrers; its kept children keep theirs.`;
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb('copy <source> <destination>... [options]', argv, io, (y) =>
     withPublishFlags(y.epilogue(description)).option('referrers', { type: 'boolean', describe: 'copy the referrers (signatures, SBOMs) of every copied manifest too, after it' }),
+    { ownPositionals: true },
   );
   if (!args) return 0;
   const [source, ...positional] = args._.map(String);

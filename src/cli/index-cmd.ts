@@ -16,6 +16,7 @@ DST first, the index last. --format docker writes a Docker manifest list (defaul
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb('index <create|append> <destination> <source>... [options]', argv, io, (y) =>
     withPublishFlags(y.epilogue(description), { destinations: false, formats: ['oci', 'docker'] }),
+    { ownPositionals: true },
   );
   if (!args) return 0;
   const [action, destination, ...sources] = args._.map(String);

@@ -57,6 +57,8 @@ export async function parseVerb<T>(
   argv: string[],
   io: CliIO,
   define: (y: Argv) => Argv<T>,
+  /** The verb reads its positionals from `_` itself (push, copy, save, index); else extras there are a usage error. */
+  opts: { ownPositionals?: boolean } = {},
 ): Promise<(T & { _: (string | number)[] }) | undefined> {
   let helped = false;
   argv = argv.map((a) => (a === '-' ? STDIN_ARG : a));
@@ -95,6 +97,11 @@ export async function parseVerb<T>(
     return undefined;
   }
   for (const [k, v] of Object.entries(parsed)) (parsed as Record<string, unknown>)[k] = restoreStdin(v);
+  const extra = (parsed as { _: (string | number)[] })._;
+  if (!opts.ownPositionals && extra.length > 0) {
+    // yargs leaves what the verb's declared positionals did not take in `_`: said, never dropped.
+    throw new TarpushError('USAGE', `too many arguments: ${quoted(extra)}; see tarpush ${verb.split(' ')[0]} --help`);
+  }
   return parsed as T & { _: (string | number)[] };
 }
 

@@ -33,6 +33,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           return true;
         }),
     ),
+    { ownPositionals: true },
   );
   if (!args) return 0;
   if (args._.length < 1) throw new TarpushError('USAGE', 'missing <source> (an archive path, an OCI layout directory, or -); see tarpush push --help');

@@ -14,6 +14,7 @@ appears under its name only when everything is written.`;
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = await parseVerb('save <source> <file> [options]', argv, io, (y) =>
     withPublishFlags(y.epilogue(description), { destinations: false, formats: ['docker', 'oci'] }),
+    { ownPositionals: true },
   );
   if (!args) return 0;
   if (args._.length !== 2) throw new TarpushError('USAGE', 'save needs a source and a file; see tarpush save --help');

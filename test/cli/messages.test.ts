@@ -34,6 +34,21 @@ test('yargs errors are one USAGE line: bad choice, unknown flag, missing argumen
   assert.equal(missing.stderr, 'tarpush: USAGE: missing argument (got 0, need at least 1): usage: tarpush tags <repository> [options]\n');
 });
 
+test('arguments a verb does not take are a usage error, not dropped', async () => {
+  for (const [argv, extra] of [
+    // Port 9 of loopback: were the extras dropped, the verb would try (and fail at) the first one.
+    [['digest', '127.0.0.1:9/a:1', '127.0.0.1:9/b:2'], '"127.0.0.1:9/b:2"'],
+    [['inspect', fixture('kaniko.tar'), 'extra'], '"extra"'],
+    [['manifest', '127.0.0.1:9/a:1', 'b', 'c'], '"b" "c"'],
+    [['tags', '127.0.0.1:9/a', 'extra'], '"extra"'],
+  ] as const) {
+    const r = await tarpushCli([...argv]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '', 'nothing done');
+    assert.equal(r.stderr, `tarpush: USAGE: too many arguments: ${extra}; see tarpush ${argv[0]} --help\n`);
+  }
+});
+
 test("other tools' flags point to ours", async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--dest-creds', 'u:p'], /unknown flag --dest-creds: tarpush takes --username USER with --password-stdin or TARPUSH_PASSWORD, or --authfile/],
