@@ -47,22 +47,16 @@ function tagAfter(text: string, rest: string | undefined): string | undefined {
   return rest;
 }
 
+/** `oci:DIR[:tag]` and its other spelling `ocidir://DIR[:tag]`. */
+function ociDirectory(text: string, prefix: string): PlaceRef {
+  const { path, rest } = splitPath(text, prefix);
+  return { kind: 'oci', dir: path, tag: tagAfter(text, rest), text };
+}
+
 const PREFIXED: ReadonlyArray<{ prefix: string; parse: (text: string, prefix: string) => PlaceRef }> = [
   { prefix: 'docker://', parse: (text, prefix) => ({ kind: 'registry', ref: parseReference(text.slice(prefix.length)), text }) },
-  {
-    prefix: 'oci:',
-    parse: (text, prefix) => {
-      const { path, rest } = splitPath(text, prefix);
-      return { kind: 'oci', dir: path, tag: tagAfter(text, rest), text };
-    },
-  },
-  {
-    prefix: 'ocidir://',
-    parse: (text, prefix) => {
-      const { path, rest } = splitPath(text, prefix);
-      return { kind: 'oci', dir: path, tag: tagAfter(text, rest), text };
-    },
-  },
+  { prefix: 'oci:', parse: ociDirectory },
+  { prefix: 'ocidir://', parse: ociDirectory },
   {
     prefix: 'oci-archive:',
     parse: (text, prefix) => {

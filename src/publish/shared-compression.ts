@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { BlobMeasure } from '../image/blob-measure.js';
 import type { Digest } from '../image/digest.js';
 import { fileRangeSource } from '../image/sources.js';
 import type { ByteSource } from '../image/types.js';
@@ -66,17 +66,15 @@ export class Compressions {
   private async spool(produce: () => Readable): Promise<CompressedLayer> {
     this.dir ??= ownedTempDir();
     const path = join((await this.dir).dir, `layer-${this.n++}`);
-    const hash = createHash('sha256');
-    let size = 0;
+    const measure = new BlobMeasure(undefined);
     const tap = new Transform({
       transform(chunk: Buffer, _e, cb) {
-        hash.update(chunk);
-        size += chunk.length;
+        measure.update(chunk);
         cb(null, chunk);
       },
     });
     await pipeline(produce(), tap, createWriteStream(path, { mode: 0o600 }));
-    const digest: Digest = `sha256:${hash.digest('hex')}`;
+    const { digest, size } = measure.finish();
     return { digest, size, source: fileRangeSource(path, 0, size, `${digest} (compressed here)`) };
   }
 }
